@@ -1,0 +1,175 @@
+//! Atomic files and the checkpoint container.
+//!
+//! A checkpoint is one file: a magic tag, then length-prefixed sections (a JSON state, the
+//! model record, the optimizer record, …), then an FNV-1a checksum of everything before it.
+//! It is written to a temporary file in the same folder, synced, and renamed over the old one,
+//! so a crash at any moment leaves either the previous checkpoint or the new one, never a
+//! torn file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"SWASTCK1";
+
+/// Errors reading or writing checkpoints and other run files.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// An I/O failure (disk full, permission denied, …).
+    #[error("cannot write {path}: {source}; check free space and permissions of that folder")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file could not be read.
+    #[error("cannot read checkpoint {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a swast checkpoint or is damaged.
+    #[error("checkpoint {path} is corrupt ({reason}); delete it to restart the run from scratch")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn fnv1a(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    for &b in data {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01B3);
+    }
+    h
+}
+
+/// Writes `bytes` to `path` atomically: a temporary sibling is written and synced, then
+/// renamed over `path`. On failure the previous content of `path` is untouched and the
+/// temporary file removed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let err = |source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// Packs sections into the checkpoint container format.
+pub fn pack(sections: &[&[u8]]) -> Vec<u8> {
+    let total: usize = sections.iter().map(|s| s.len() + 8).sum();
+    let mut out = Vec::with_capacity(total + 24);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(sections.len() as u64).to_le_bytes());
+    for s in sections {
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        out.extend_from_slice(s);
+    }
+    let sum = fnv1a(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// Unpacks a container written by [`pack`], verifying magic, lengths and checksum.
+pub fn unpack(path: &Path, bytes: &[u8]) -> Result<Vec<Vec<u8>>, CheckpointError> {
+    let corrupt = |reason: &str| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if bytes.len() < 24 || &bytes[..8] != MAGIC {
+        return Err(corrupt("not a swast checkpoint: bad header"));
+    }
+    let (body, tail) = bytes.split_at(bytes.len() - 8);
+    let want = u64::from_le_bytes(tail.try_into().expect("8 bytes"));
+    if fnv1a(body) != want {
+        return Err(corrupt("checksum mismatch: the file was truncated or modified"));
+    }
+    let read_u64 = |at: usize| -> Option<u64> {
+        body.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    };
+    let n = read_u64(8).ok_or_else(|| corrupt("no section count"))? as usize;
+    let mut at = 16;
+    let mut out = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        let len = read_u64(at).ok_or_else(|| corrupt("section header cut short"))? as usize;
+        at += 8;
+        let s = body
+            .get(at..at.checked_add(len).ok_or_else(|| corrupt("section too long"))?)
+            .ok_or_else(|| corrupt("section cut short"))?;
+        out.push(s.to_vec());
+        at += len;
+    }
+    if at != body.len() {
+        return Err(corrupt("trailing bytes after the last section"));
+    }
+    Ok(out)
+}
+
+/// Reads and unpacks a checkpoint file.
+pub fn read(path: &Path) -> Result<Vec<Vec<u8>>, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    unpack(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pack_unpack_round_trip(sections in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..5)) {
+            let refs: Vec<&[u8]> = sections.iter().map(Vec::as_slice).collect();
+            let packed = pack(&refs);
+            prop_assert_eq!(unpack(Path::new("x"), &packed).unwrap(), sections);
+        }
+
+        #[test]
+        fn any_truncation_or_bit_flip_is_detected(cut in 1usize..40, flip in 0usize..40) {
+            let packed = pack(&[b"state", b"model bytes here"]);
+            let cut = cut.min(packed.len());
+            prop_assert!(unpack(Path::new("x"), &packed[..packed.len() - cut]).is_err());
+            let mut bad = packed.clone();
+            let i = flip % bad.len();
+            bad[i] ^= 0x10;
+            prop_assert!(unpack(Path::new("x"), &bad).is_err());
+        }
+    }
+
+    #[test]
+    fn write_atomic_replaces_and_leaves_no_temp() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("ck.bin");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
+        // a folder that does not exist: error, nothing created
+        let e = write_atomic(&t.path().join("nope/ck.bin"), b"x").unwrap_err();
+        assert!(e.to_string().contains("cannot write"), "{e}");
+    }
+}

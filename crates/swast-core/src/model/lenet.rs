@@ -1,0 +1,77 @@
+//! LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling, as commonly trained on MNIST.
+
+use super::{LayerInfo, ModelError, ModelOutput, Role, SwastModel, conv_info, conv_out, linear_info};
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// `conv5×5(C→6, pad 2) → pool → conv5×5(6→16) → pool → fc 120 → fc 84 → fc K`.
+///
+/// On 1×28×28 this is the classic 61,706-parameter network (10 classes). The 84-d activation
+/// is the feature vector.
+#[derive(Module, Debug)]
+pub struct LeNet5 {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    fc1: Linear,
+    fc2: Linear,
+    fc3: Linear,
+    /// Output positions (`H·W`) of conv1 and conv2, for FLOP counts.
+    hw: [usize; 2],
+}
+
+impl LeNet5 {
+    /// LeNet-5 for `[C, H, W]` inputs; H and W must be at least 10.
+    pub fn new(input: [usize; 3], classes: usize, device: &Device) -> Result<Self, ModelError> {
+        let [c, h, w] = input;
+        if h < 10 || w < 10 {
+            return Err(ModelError {
+                arch: "lenet5",
+                message: format!(
+                    "needs images of at least 10x10, got {h}x{w}; use model.arch = \"mlp\" or \"resnet20\" for small inputs"
+                ),
+            });
+        }
+        // conv1 keeps the size (pad 2), pool halves, conv2 (no pad) removes 4, pool halves
+        let (h1, w1) = (h, w);
+        let (h2, w2) = (conv_out(h1 / 2, 5, 1, 0), conv_out(w1 / 2, 5, 1, 0));
+        let flat = 16 * (h2 / 2) * (w2 / 2);
+        Ok(Self {
+            conv1: Conv2dConfig::new([c, 6], [5, 5])
+                .with_padding(PaddingConfig2d::Explicit(2, 2, 2, 2))
+                .init(device),
+            conv2: Conv2dConfig::new([6, 16], [5, 5]).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc1: LinearConfig::new(flat, 120).init(device),
+            fc2: LinearConfig::new(120, 84).init(device),
+            fc3: LinearConfig::new(84, classes).init(device),
+            hw: [h1 * w1, h2 * w2],
+        })
+    }
+}
+
+impl SwastModel for LeNet5 {
+    fn forward_output(&self, x: Tensor<4>) -> ModelOutput {
+        let x = self.pool.forward(relu(self.conv1.forward(x)));
+        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        let x: Tensor<2> = x.flatten(1, 3);
+        let x = relu(self.fc1.forward(x));
+        let features = relu(self.fc2.forward(x));
+        let logits = self.fc3.forward(features.clone());
+        ModelOutput { features, logits }
+    }
+
+    fn layers(&self) -> Vec<LayerInfo> {
+        vec![
+            conv_info("conv1".into(), &self.conv1, self.hw[0], Role::Backbone),
+            conv_info("conv2".into(), &self.conv2, self.hw[1], Role::Backbone),
+            linear_info("fc1".into(), &self.fc1, Role::Backbone),
+            linear_info("fc2".into(), &self.fc2, Role::Backbone),
+            linear_info("fc3".into(), &self.fc3, Role::Classifier),
+        ]
+    }
+}

@@ -1,0 +1,328 @@
+//! Models: MLP, LeNet-5, CIFAR-style ResNets and VGG with BatchNorm.
+//!
+//! Every model returns its penultimate features and its logits from one pass
+//! ([`ModelOutput`]) and lists its prunable weights ([`LayerInfo`]) with a [`Role`], the
+//! dense per-sample forward FLOPs of each layer and the parameter's [`ParamId`], so pruners and
+//! selectors never need to know which architecture they work on.
+
+mod lenet;
+mod mlp;
+mod resnet;
+mod vgg;
+
+pub use lenet::LeNet5;
+pub use mlp::Mlp;
+pub use resnet::{BlockKind, ResNet, ResNetSpec};
+pub use vgg::Vgg;
+
+use burn::module::{Module, ParamId};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// What a prunable weight does: SWaST-trim prunes the classifier only, SWaST-cut both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Feature extractor weights (convolutions, hidden linear layers).
+    Backbone,
+    /// The final linear layer that maps features to logits.
+    Classifier,
+}
+
+/// Convolution or fully connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// 2-d convolution.
+    Conv,
+    /// Fully connected.
+    Linear,
+}
+
+/// One prunable weight tensor and its cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// Dotted path of the layer (`blocks.3.conv2`).
+    pub name: String,
+    /// Convolution or linear.
+    pub kind: LayerKind,
+    /// Backbone or classifier.
+    pub role: Role,
+    /// The weight's parameter id (stable across optimizer steps and checkpoints).
+    #[serde(skip, default = "ParamId::new")]
+    pub param_id: ParamId,
+    /// The weight's shape as burn stores it (`[out, in, kh, kw]`, linear `[in, out]`).
+    pub shape: Vec<usize>,
+    /// Number of weights.
+    pub params: usize,
+    /// Dense forward FLOPs per sample: conv `2·Cout·Cin/groups·kh·kw·Hout·Wout`, linear
+    /// `2·in·out` (biases, normalization and activations are not counted).
+    pub flops: u64,
+}
+
+/// Features and logits from one forward pass.
+#[derive(Debug, Clone)]
+pub struct ModelOutput {
+    /// `[B, F]` penultimate features (the classifier's input).
+    pub features: Tensor<2>,
+    /// `[B, K]` logits.
+    pub logits: Tensor<2>,
+}
+
+/// The contract every swast model meets.
+pub trait SwastModel {
+    /// Forward pass returning features and logits.
+    ///
+    /// # Shapes
+    /// - `x`: `[B, C, H, W]`
+    fn forward_output(&self, x: Tensor<4>) -> ModelOutput;
+    /// The prunable weights in forward order, with roles and dense FLOPs.
+    fn layers(&self) -> Vec<LayerInfo>;
+    /// Dense forward FLOPs of one sample (sum over [`SwastModel::layers`]).
+    fn forward_flops(&self) -> u64 {
+        self.layers().iter().map(|l| l.flops).sum()
+    }
+}
+
+/// Architectures by config name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// Multi-layer perceptron.
+    Mlp,
+    /// LeNet-5 (ReLU, max-pool).
+    #[default]
+    Lenet5,
+    /// CIFAR-style ResNet-18 (BasicBlock, [2,2,2,2], 64..512).
+    Resnet18,
+    /// CIFAR ResNet-20 of He et al. (BasicBlock, [3,3,3], 16..64).
+    Resnet20,
+    /// CIFAR-style ResNet-34 (BasicBlock, [3,4,6,3]).
+    Resnet34,
+    /// CIFAR-style ResNet-50 (Bottleneck, [3,4,6,3]).
+    Resnet50,
+    /// CIFAR-style ResNet-101 (Bottleneck, [3,4,23,3]).
+    Resnet101,
+    /// VGG-11 with BatchNorm.
+    Vgg11,
+    /// VGG-16 with BatchNorm.
+    Vgg16,
+}
+
+impl Arch {
+    /// Every architecture.
+    pub const ALL: [Arch; 9] = [
+        Arch::Mlp,
+        Arch::Lenet5,
+        Arch::Resnet18,
+        Arch::Resnet20,
+        Arch::Resnet34,
+        Arch::Resnet50,
+        Arch::Resnet101,
+        Arch::Vgg11,
+        Arch::Vgg16,
+    ];
+    /// Config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::Mlp => "mlp",
+            Arch::Lenet5 => "lenet5",
+            Arch::Resnet18 => "resnet18",
+            Arch::Resnet20 => "resnet20",
+            Arch::Resnet34 => "resnet34",
+            Arch::Resnet50 => "resnet50",
+            Arch::Resnet101 => "resnet101",
+            Arch::Vgg11 => "vgg11",
+            Arch::Vgg16 => "vgg16",
+        }
+    }
+}
+
+/// Model hyper-parameters (the `[model]` config table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Architecture.
+    pub arch: Arch,
+    /// Width multiplier for ResNet and VGG channel counts (1.0 = the published widths).
+    pub width: f64,
+    /// Hidden layer sizes of the MLP.
+    pub mlp_hidden: Vec<usize>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            arch: Arch::Lenet5,
+            width: 1.0,
+            mlp_hidden: vec![256, 128],
+        }
+    }
+}
+
+/// A model could not be built for the data it was given.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("model {arch}: {message}")]
+pub struct ModelError {
+    /// Architecture name.
+    pub arch: &'static str,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Any of swast's models, as one burn module.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Network {
+    /// See [`Mlp`].
+    Mlp(Mlp),
+    /// See [`LeNet5`].
+    LeNet5(LeNet5),
+    /// See [`ResNet`].
+    ResNet(ResNet),
+    /// See [`Vgg`].
+    Vgg(Vgg),
+}
+
+impl ModelConfig {
+    /// Checks the values that do not depend on the data.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.width.is_finite() && self.width > 0.0 && self.width <= 16.0) {
+            return Err(format!("model.width must be in (0, 16], got {}", self.width));
+        }
+        if self.arch == Arch::Mlp && self.mlp_hidden.iter().any(|&h| h == 0) {
+            return Err("model.mlp_hidden sizes must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Builds the model for inputs of shape `[C, H, W]` and `classes` outputs on `device`.
+    pub fn build(
+        &self,
+        input: [usize; 3],
+        classes: usize,
+        device: &Device,
+    ) -> Result<Network, ModelError> {
+        self.validate().map_err(|message| ModelError {
+            arch: self.arch.as_str(),
+            message,
+        })?;
+        if classes < 2 {
+            return Err(ModelError {
+                arch: self.arch.as_str(),
+                message: format!("needs at least 2 classes, got {classes}"),
+            });
+        }
+        let w = self.width;
+        Ok(match self.arch {
+            Arch::Mlp => Network::Mlp(Mlp::new(input, &self.mlp_hidden, classes, device)),
+            Arch::Lenet5 => Network::LeNet5(LeNet5::new(input, classes, device)?),
+            Arch::Resnet18 => Network::ResNet(ResNet::new(ResNetSpec::resnet18(w), input, classes, device)),
+            Arch::Resnet20 => Network::ResNet(ResNet::new(ResNetSpec::resnet20(w), input, classes, device)),
+            Arch::Resnet34 => Network::ResNet(ResNet::new(ResNetSpec::resnet34(w), input, classes, device)),
+            Arch::Resnet50 => Network::ResNet(ResNet::new(ResNetSpec::resnet50(w), input, classes, device)),
+            Arch::Resnet101 => Network::ResNet(ResNet::new(ResNetSpec::resnet101(w), input, classes, device)),
+            Arch::Vgg11 => Network::Vgg(Vgg::new(vgg::VGG11, w, input, classes, device)),
+            Arch::Vgg16 => Network::Vgg(Vgg::new(vgg::VGG16, w, input, classes, device)),
+        })
+    }
+}
+
+impl SwastModel for Network {
+    fn forward_output(&self, x: Tensor<4>) -> ModelOutput {
+        match self {
+            Network::Mlp(m) => m.forward_output(x),
+            Network::LeNet5(m) => m.forward_output(x),
+            Network::ResNet(m) => m.forward_output(x),
+            Network::Vgg(m) => m.forward_output(x),
+        }
+    }
+    fn layers(&self) -> Vec<LayerInfo> {
+        match self {
+            Network::Mlp(m) => m.layers(),
+            Network::LeNet5(m) => m.layers(),
+            Network::ResNet(m) => m.layers(),
+            Network::Vgg(m) => m.layers(),
+        }
+    }
+}
+
+/// Output size of a convolution or pooling along one axis.
+pub(crate) fn conv_out(size: usize, kernel: usize, stride: usize, pad: usize) -> usize {
+    (size + 2 * pad).saturating_sub(kernel) / stride + 1
+}
+
+/// The [`LayerInfo`] of a convolution whose output has `out_pixels = Hout·Wout` positions.
+pub(crate) fn conv_info(
+    name: String,
+    conv: &burn::nn::conv::Conv2d,
+    out_pixels: usize,
+    role: Role,
+) -> LayerInfo {
+    let shape = conv.weight.dims().to_vec();
+    let params: usize = shape.iter().product();
+    // weight is [Cout, Cin/groups, kh, kw]: params already = Cout·Cin/groups·kh·kw
+    let flops = 2 * params as u64 * out_pixels as u64;
+    LayerInfo {
+        name,
+        kind: LayerKind::Conv,
+        role,
+        param_id: conv.weight.id,
+        shape,
+        params,
+        flops,
+    }
+}
+
+/// The [`LayerInfo`] of a linear layer.
+pub(crate) fn linear_info(name: String, lin: &burn::nn::Linear, role: Role) -> LayerInfo {
+    let shape = lin.weight.dims().to_vec();
+    let params: usize = shape.iter().product();
+    LayerInfo {
+        name,
+        kind: LayerKind::Linear,
+        role,
+        param_id: lin.weight.id,
+        shape,
+        params,
+        flops: 2 * params as u64,
+    }
+}
+
+/// Scales a channel count by the width multiplier (at least 1).
+pub(crate) fn scaled(c: usize, width: f64) -> usize {
+    ((c as f64 * width).round() as usize).max(1)
+}
+
+/// Number of trainable parameters (weights, biases, BatchNorm γ/β). Unlike burn's
+/// `num_params`, BatchNorm running statistics are not counted, so the numbers match the
+/// literature (ResNet-18 with a 10-class head: 11,173,962).
+pub fn trainable_params<M: Module>(m: &M) -> usize {
+    struct Count {
+        path: Vec<String>,
+        n: usize,
+    }
+    impl burn::module::ModuleVisitor for Count {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            let running = self
+                .path
+                .last()
+                .is_some_and(|s| s == "running_mean" || s == "running_var");
+            if !running {
+                self.n += p.shape().num_elements();
+            }
+        }
+    }
+    let mut c = Count {
+        path: Vec::new(),
+        n: 0,
+    };
+    m.visit(&mut c);
+    c.n
+}

@@ -1,0 +1,233 @@
+//! CIFAR-style ResNets (He et al. 2016): 3×3 stem, no max-pool, BasicBlock or Bottleneck
+//! stages, global average pooling, one linear classifier. Shortcuts that change shape are
+//! 1×1 convolutions with BatchNorm (option B).
+
+use super::{LayerInfo, ModelOutput, Role, SwastModel, conv_info, conv_out, linear_info, scaled};
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::module::adaptive_avg_pool2d;
+use burn::tensor::{Device, Tensor};
+
+/// Residual block type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// Two 3×3 convolutions, expansion 1.
+    Basic,
+    /// 1×1, 3×3 (strided), 1×1 convolutions, expansion 4.
+    Bottleneck,
+}
+
+impl BlockKind {
+    fn expansion(self) -> usize {
+        match self {
+            BlockKind::Basic => 1,
+            BlockKind::Bottleneck => 4,
+        }
+    }
+}
+
+/// The shape of a ResNet: block type, blocks per stage and stage widths (stage `i > 0` starts
+/// with stride 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResNetSpec {
+    /// Block type.
+    pub kind: BlockKind,
+    /// Blocks per stage.
+    pub blocks: Vec<usize>,
+    /// Stage widths before expansion; the stem has `widths[0]` channels.
+    pub widths: Vec<usize>,
+}
+
+impl ResNetSpec {
+    fn wide(kind: BlockKind, blocks: &[usize], width: f64) -> Self {
+        Self {
+            kind,
+            blocks: blocks.to_vec(),
+            widths: [64, 128, 256, 512].iter().map(|&c| scaled(c, width)).collect(),
+        }
+    }
+    /// ResNet-18: BasicBlock [2, 2, 2, 2], widths 64–512.
+    pub fn resnet18(width: f64) -> Self {
+        Self::wide(BlockKind::Basic, &[2, 2, 2, 2], width)
+    }
+    /// ResNet-34: BasicBlock [3, 4, 6, 3].
+    pub fn resnet34(width: f64) -> Self {
+        Self::wide(BlockKind::Basic, &[3, 4, 6, 3], width)
+    }
+    /// ResNet-50: Bottleneck [3, 4, 6, 3].
+    pub fn resnet50(width: f64) -> Self {
+        Self::wide(BlockKind::Bottleneck, &[3, 4, 6, 3], width)
+    }
+    /// ResNet-101: Bottleneck [3, 4, 23, 3].
+    pub fn resnet101(width: f64) -> Self {
+        Self::wide(BlockKind::Bottleneck, &[3, 4, 23, 3], width)
+    }
+    /// ResNet-20 of the CIFAR paper: BasicBlock [3, 3, 3], widths 16–64.
+    pub fn resnet20(width: f64) -> Self {
+        Self {
+            kind: BlockKind::Basic,
+            blocks: vec![3, 3, 3],
+            widths: [16, 32, 64].iter().map(|&c| scaled(c, width)).collect(),
+        }
+    }
+}
+
+fn conv(cin: usize, cout: usize, k: usize, stride: usize, device: &Device) -> Conv2d {
+    let p = k / 2;
+    Conv2dConfig::new([cin, cout], [k, k])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+        .with_bias(false)
+        .init(device)
+}
+
+/// A 1×1 projection shortcut.
+#[derive(Module, Debug)]
+pub struct Shortcut {
+    conv: Conv2d,
+    bn: BatchNorm,
+}
+
+/// A BasicBlock (`conv3`/`bn3` absent) or a Bottleneck.
+#[derive(Module, Debug)]
+pub struct ResBlock {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+    conv3: Option<Conv2d>,
+    bn3: Option<BatchNorm>,
+    shortcut: Option<Shortcut>,
+    in_pixels: usize,
+    out_pixels: usize,
+}
+
+impl ResBlock {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kind: BlockKind,
+        cin: usize,
+        planes: usize,
+        stride: usize,
+        in_hw: [usize; 2],
+        device: &Device,
+    ) -> (Self, usize, [usize; 2]) {
+        let cout = planes * kind.expansion();
+        let out_hw = [conv_out(in_hw[0], 3, stride, 1), conv_out(in_hw[1], 3, stride, 1)];
+        let shortcut = (stride != 1 || cin != cout).then(|| Shortcut {
+            conv: conv(cin, cout, 1, stride, device),
+            bn: BatchNormConfig::new(cout).init(device),
+        });
+        let block = match kind {
+            BlockKind::Basic => ResBlock {
+                conv1: conv(cin, planes, 3, stride, device),
+                bn1: BatchNormConfig::new(planes).init(device),
+                conv2: conv(planes, planes, 3, 1, device),
+                bn2: BatchNormConfig::new(planes).init(device),
+                conv3: None,
+                bn3: None,
+                shortcut,
+                in_pixels: in_hw[0] * in_hw[1],
+                out_pixels: out_hw[0] * out_hw[1],
+            },
+            BlockKind::Bottleneck => ResBlock {
+                conv1: conv(cin, planes, 1, 1, device),
+                bn1: BatchNormConfig::new(planes).init(device),
+                conv2: conv(planes, planes, 3, stride, device),
+                bn2: BatchNormConfig::new(planes).init(device),
+                conv3: Some(conv(planes, cout, 1, 1, device)),
+                bn3: Some(BatchNormConfig::new(cout).init(device)),
+                shortcut,
+                in_pixels: in_hw[0] * in_hw[1],
+                out_pixels: out_hw[0] * out_hw[1],
+            },
+        };
+        (block, cout, out_hw)
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let identity = match &self.shortcut {
+            Some(s) => s.bn.forward(s.conv.forward(x.clone())),
+            None => x.clone(),
+        };
+        let mut out = relu(self.bn1.forward(self.conv1.forward(x)));
+        out = self.bn2.forward(self.conv2.forward(out));
+        if let (Some(c3), Some(b3)) = (&self.conv3, &self.bn3) {
+            out = b3.forward(c3.forward(relu(out)));
+        }
+        relu(out + identity)
+    }
+
+    fn layers(&self, prefix: &str, out: &mut Vec<LayerInfo>) {
+        let bottleneck = self.conv3.is_some();
+        // Basic: conv1 strided. Bottleneck: conv1 (1×1) at the input size, conv2 strided.
+        let c1_pixels = if bottleneck { self.in_pixels } else { self.out_pixels };
+        out.push(conv_info(format!("{prefix}.conv1"), &self.conv1, c1_pixels, Role::Backbone));
+        out.push(conv_info(format!("{prefix}.conv2"), &self.conv2, self.out_pixels, Role::Backbone));
+        if let Some(c3) = &self.conv3 {
+            out.push(conv_info(format!("{prefix}.conv3"), c3, self.out_pixels, Role::Backbone));
+        }
+        if let Some(s) = &self.shortcut {
+            out.push(conv_info(format!("{prefix}.shortcut.conv"), &s.conv, self.out_pixels, Role::Backbone));
+        }
+    }
+}
+
+/// A CIFAR-style ResNet for any input channels, image size and class count.
+#[derive(Module, Debug)]
+pub struct ResNet {
+    stem: Conv2d,
+    stem_bn: BatchNorm,
+    blocks: Vec<ResBlock>,
+    fc: Linear,
+    stem_pixels: usize,
+}
+
+impl ResNet {
+    /// Builds the network described by `spec` for `[C, H, W]` inputs.
+    pub fn new(spec: ResNetSpec, input: [usize; 3], classes: usize, device: &Device) -> Self {
+        let [c, h, w] = input;
+        let mut hw = [h, w];
+        let mut cin = spec.widths[0];
+        let mut blocks = Vec::new();
+        for (stage, (&n, &planes)) in spec.blocks.iter().zip(&spec.widths).enumerate() {
+            for b in 0..n {
+                let stride = if stage > 0 && b == 0 { 2 } else { 1 };
+                let (block, cout, out_hw) = ResBlock::new(spec.kind, cin, planes, stride, hw, device);
+                blocks.push(block);
+                cin = cout;
+                hw = out_hw;
+            }
+        }
+        Self {
+            stem: conv(c, spec.widths[0], 3, 1, device),
+            stem_bn: BatchNormConfig::new(spec.widths[0]).init(device),
+            blocks,
+            fc: LinearConfig::new(cin, classes).init(device),
+            stem_pixels: h * w,
+        }
+    }
+}
+
+impl SwastModel for ResNet {
+    fn forward_output(&self, x: Tensor<4>) -> ModelOutput {
+        let mut x = relu(self.stem_bn.forward(self.stem.forward(x)));
+        for b in &self.blocks {
+            x = b.forward(x);
+        }
+        let features: Tensor<2> = adaptive_avg_pool2d(x, [1, 1]).flatten(1, 3);
+        let logits = self.fc.forward(features.clone());
+        ModelOutput { features, logits }
+    }
+
+    fn layers(&self) -> Vec<LayerInfo> {
+        let mut v = vec![conv_info("stem".into(), &self.stem, self.stem_pixels, Role::Backbone)];
+        for (i, b) in self.blocks.iter().enumerate() {
+            b.layers(&format!("blocks.{i}"), &mut v);
+        }
+        v.push(linear_info("fc".into(), &self.fc, Role::Classifier));
+        v
+    }
+}

@@ -1,0 +1,417 @@
+//! The dense trainer: SGD with momentum / Nesterov / weight decay, a per-step cosine learning
+//! rate, cross-entropy, evaluation, and checkpoints that resume bit-exactly.
+
+use crate::checkpoint::{self, CheckpointError};
+use crate::model::{ModelConfig, ModelError, Network, SwastModel};
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use swast_data::{Batcher, Dataset, SeededRng, epoch_batches};
+
+/// Optimisation hyper-parameters (the `[train]` config table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Total epochs `T`.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Initial learning rate (cosine-annealed to 0 over all steps).
+    pub lr: f64,
+    /// SGD momentum (0 turns it off).
+    pub momentum: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 128,
+            lr: 0.05,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 5e-4,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every value; the message names the key and the accepted range.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.epochs == 0 {
+            return Err("train.epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return Err("train.batch_size must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("train.lr must be a positive number, got {}", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(format!("train.momentum must be in [0, 1), got {}", self.momentum));
+        }
+        if self.nesterov && self.momentum == 0.0 {
+            return Err("train.nesterov needs train.momentum > 0".into());
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(format!(
+                "train.weight_decay must be a non-negative number, got {}",
+                self.weight_decay
+            ));
+        }
+        Ok(())
+    }
+
+    /// The SGD optimizer these settings describe.
+    pub fn optimizer(&self) -> ModuleOptimizer {
+        let mut cfg = SgdConfig::new();
+        if self.weight_decay > 0.0 {
+            cfg = cfg.with_weight_decay(Some(WeightDecayConfig::new(self.weight_decay as f32)));
+        }
+        if self.momentum > 0.0 {
+            cfg = cfg.with_momentum(Some(MomentumConfig {
+                momentum: self.momentum,
+                dampening: 0.0,
+                nesterov: self.nesterov,
+            }));
+        }
+        cfg.init()
+    }
+}
+
+/// Cosine annealing from `base` at step 0 to 0 at `total` steps.
+pub fn cosine_lr(base: f64, step: u64, total: u64) -> f64 {
+    if total == 0 {
+        return base;
+    }
+    let t = (step.min(total)) as f64 / total as f64;
+    0.5 * base * (1.0 + (std::f64::consts::PI * t).cos())
+}
+
+/// Everything besides model and optimizer that a resumed run needs to continue bit-exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimizer steps taken.
+    pub step: u64,
+    /// Steps the whole run will take (for the cosine schedule).
+    pub total_steps: u64,
+    /// Shuffling stream.
+    pub shuffle_rng: SeededRng,
+    /// Augmentation stream.
+    pub augment_rng: SeededRng,
+    /// Samples trained on so far.
+    pub samples_seen: u64,
+    /// Training FLOPs so far (forward + backward, 3× forward per sample).
+    pub train_flops: f64,
+    /// Wall seconds spent in earlier sessions of this run.
+    pub wall_seconds: f64,
+    /// Length of `metrics.jsonl` when this state was saved; a resume truncates the file to it.
+    pub metrics_len: u64,
+}
+
+/// Loss and accuracy over a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PassStats {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+    /// Samples seen.
+    pub samples: usize,
+}
+
+/// Errors of the trainer.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The model does not fit the data.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A checkpoint could not be written or read.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// A record could not be (de)serialized.
+    #[error("checkpoint {path}: {message}")]
+    Record {
+        /// The file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// The loss became NaN or infinite.
+    #[error(
+        "training diverged at epoch {epoch}, step {step}: loss is {loss}; lower train.lr or check the data"
+    )]
+    Diverged {
+        /// Epoch (1-based).
+        epoch: usize,
+        /// Step.
+        step: u64,
+        /// The loss value.
+        loss: f64,
+    },
+}
+
+/// A model, its optimizer and the training state, on one device.
+pub struct Trainer {
+    /// Always `Some` between calls; taken while the optimizer steps it.
+    model: Option<Network>,
+    optim: ModuleOptimizer,
+    cfg: TrainConfig,
+    device: Device,
+    state: TrainState,
+    train_batcher: Batcher,
+    eval_batcher: Batcher,
+    forward_flops: u64,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("cfg", &self.cfg)
+            .field("state", &self.state)
+            .field("forward_flops", &self.forward_flops)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Training FLOPs of one sample: forward plus backward, counted as 3× the forward FLOPs.
+pub fn train_flops_per_sample(forward_flops: u64) -> f64 {
+    3.0 * forward_flops as f64
+}
+
+impl Trainer {
+    /// A fresh trainer: the model is initialised from `seed` on `device` (autodiff is added
+    /// here), data streams are seeded from `seed`.
+    ///
+    /// `steps_per_epoch` sizes the cosine schedule (`epochs × steps_per_epoch`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        model_cfg: &ModelConfig,
+        cfg: TrainConfig,
+        input: [usize; 3],
+        classes: usize,
+        train_batcher: Batcher,
+        eval_batcher: Batcher,
+        steps_per_epoch: u64,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let device = device.clone().without_autodiff();
+        device.seed(seed);
+        let model = model_cfg.build(input, classes, &device.clone().autodiff())?;
+        let forward_flops = model.forward_flops();
+        let total_steps = steps_per_epoch * cfg.epochs as u64;
+        Ok(Self {
+            optim: cfg.optimizer(),
+            model: Some(model),
+            state: TrainState {
+                epoch: 0,
+                step: 0,
+                total_steps,
+                shuffle_rng: SeededRng::stream(seed, "shuffle"),
+                augment_rng: SeededRng::stream(seed, "augment"),
+                samples_seen: 0,
+                train_flops: 0.0,
+                wall_seconds: 0.0,
+                metrics_len: 0,
+            },
+            cfg,
+            device,
+            train_batcher,
+            eval_batcher,
+            forward_flops,
+        })
+    }
+
+    /// The model (with autodiff).
+    pub fn model(&self) -> &Network {
+        self.model.as_ref().expect("trainer holds a model")
+    }
+    /// The training state.
+    pub fn state(&self) -> &TrainState {
+        &self.state
+    }
+    /// Mutable training state (wall time, metrics length bookkeeping).
+    pub fn state_mut(&mut self) -> &mut TrainState {
+        &mut self.state
+    }
+    /// The config.
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+    /// Dense forward FLOPs of one sample.
+    pub fn forward_flops(&self) -> u64 {
+        self.forward_flops
+    }
+    /// The device (without autodiff).
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Trains one epoch over the samples of `train` listed in `view`, shuffled. Returns the
+    /// epoch's mean loss and accuracy (measured on the training batches as they were seen).
+    pub fn train_epoch(&mut self, train: &Dataset, view: &[usize]) -> Result<PassStats, TrainError> {
+        let ad = self.device.clone().autodiff();
+        let ce = CrossEntropyLossConfig::new().init(&ad);
+        let chunks = epoch_batches(view, self.cfg.batch_size, Some(&mut self.state.shuffle_rng));
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        for idx in chunks {
+            let aug = self.train_batcher.augments().then_some(&mut self.state.augment_rng);
+            let batch = self.train_batcher.batch(train, &idx, aug, &ad);
+            let n = idx.len();
+            let out = self.model().forward_output(batch.images);
+            let loss = ce.forward(out.logits.clone(), batch.labels.clone());
+            let loss_v: f64 = loss.clone().into_scalar::<f32>() as f64;
+            if !loss_v.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch: self.state.epoch + 1,
+                    step: self.state.step,
+                    loss: loss_v,
+                });
+            }
+            correct += count_correct(out.logits.detach(), batch.labels);
+            let grads = GradientsParams::from_grads(loss.backward(), self.model());
+            let lr = cosine_lr(self.cfg.lr, self.state.step, self.state.total_steps);
+            let model = self.model.take().expect("trainer holds a model");
+            self.model = Some(self.optim.step(lr, model, grads));
+            self.state.step += 1;
+            loss_sum += loss_v * n as f64;
+            seen += n;
+        }
+        self.state.epoch += 1;
+        self.state.samples_seen += seen as u64;
+        self.state.train_flops += train_flops_per_sample(self.forward_flops) * seen as f64;
+        Ok(PassStats {
+            loss: loss_sum / seen.max(1) as f64,
+            accuracy: correct as f64 / seen.max(1) as f64,
+            samples: seen,
+        })
+    }
+
+    /// The learning rate the next step will use.
+    pub fn current_lr(&self) -> f64 {
+        cosine_lr(self.cfg.lr, self.state.step, self.state.total_steps)
+    }
+
+    /// Loss and accuracy on all of `ds`, in inference mode (BatchNorm running statistics,
+    /// no autodiff, no augmentation), in batches of `batch`.
+    pub fn evaluate(&self, ds: &Dataset, batch: usize) -> PassStats {
+        let model = self.model().valid();
+        let ce = CrossEntropyLossConfig::new().init(&self.device);
+        let (mut loss_sum, mut correct) = (0f64, 0usize);
+        let all: Vec<usize> = (0..ds.len()).collect();
+        for idx in all.chunks(batch.max(1)) {
+            let b = self.eval_batcher.batch(ds, idx, None, &self.device);
+            let out = model.forward_output(b.images);
+            let loss: f64 = ce.forward(out.logits.clone(), b.labels.clone()).into_scalar::<f32>() as f64;
+            loss_sum += loss * idx.len() as f64;
+            correct += count_correct(out.logits, b.labels);
+        }
+        PassStats {
+            loss: loss_sum / ds.len().max(1) as f64,
+            accuracy: correct as f64 / ds.len().max(1) as f64,
+            samples: ds.len(),
+        }
+    }
+
+    /// Serializes model, optimizer and state into the checkpoint container.
+    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, TrainError> {
+        let rec = |message: String| TrainError::Record {
+            path: "<memory>".into(),
+            message,
+        };
+        let model = self
+            .model()
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| rec(format!("model record: {e:?}")))?;
+        let optim = self
+            .optim
+            .into_bytes()
+            .map_err(|e| rec(format!("optimizer record: {e:?}")))?;
+        let state = serde_json::to_vec(&self.state).map_err(|e| rec(e.to_string()))?;
+        Ok(checkpoint::pack(&[&state, &model, &optim]))
+    }
+
+    /// Writes a checkpoint atomically to `path`.
+    pub fn save_checkpoint(&self, path: &Path) -> Result<(), TrainError> {
+        checkpoint::write_atomic(path, &self.checkpoint_bytes()?)?;
+        Ok(())
+    }
+
+    /// Restores model, optimizer and state from the checkpoint at `path` (written by a
+    /// trainer built with the same model config and data).
+    pub fn load_checkpoint(&mut self, path: &Path) -> Result<(), TrainError> {
+        let sections = checkpoint::read(path)?;
+        self.restore_sections(path, sections)
+    }
+
+    fn restore_sections(&mut self, path: &Path, sections: Vec<Vec<u8>>) -> Result<(), TrainError> {
+        let rec = |message: String| TrainError::Record {
+            path: path.display().to_string(),
+            message,
+        };
+        let [state, model, optim_bytes]: [Vec<u8>; 3] = sections
+            .try_into()
+            .map_err(|s: Vec<Vec<u8>>| rec(format!("expected 3 sections, found {}", s.len())))?;
+        let state: TrainState =
+            serde_json::from_slice(&state).map_err(|e| rec(format!("state: {e}")))?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model))
+            .map_err(|e| rec(format!("model record: {e:?}")))?;
+        let current = self.model.take().expect("trainer holds a model");
+        let loaded = current.clone().try_load_record(record);
+        match loaded {
+            Ok(m) => self.model = Some(m),
+            Err(e) => {
+                self.model = Some(current);
+                return Err(rec(format!("model record does not fit this model: {e:?}")));
+            }
+        }
+        let optim = std::mem::replace(&mut self.optim, self.cfg.optimizer());
+        self.optim = optim
+            .from_bytes(Bytes::from_bytes_vec(optim_bytes))
+            .map_err(|e| rec(format!("optimizer record: {e:?}")))?;
+        self.state = state;
+        Ok(())
+    }
+
+    /// A weight checksum (sum and sum of squares of all float parameters), for tests and logs.
+    pub fn weight_checksum(&self) -> (f64, f64) {
+        weight_checksum(self.model())
+    }
+}
+
+/// Number of rows whose arg-max logit equals the label.
+pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, burn::tensor::Int>) -> usize {
+    let [b, _] = logits.dims();
+    let pred = logits.argmax(1).reshape([b]);
+    pred.equal(labels).int().sum().into_scalar::<i64>() as usize
+}
+
+/// Sum and sum of squares of every float parameter (and running statistic) of a module.
+pub fn weight_checksum<M: Module>(m: &M) -> (f64, f64) {
+    struct Sum(f64, f64);
+    impl burn::module::ModuleVisitor for Sum {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            for v in p.val().into_data().iter::<f64>() {
+                self.0 += v;
+                self.1 += v * v;
+            }
+        }
+    }
+    let mut s = Sum(0.0, 0.0);
+    m.visit(&mut s);
+    (s.0, s.1)
+}
