@@ -57,8 +57,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -103,10 +109,13 @@ pub fn unpack(path: &Path, bytes: &[u8]) -> Result<Vec<Vec<u8>>, CheckpointError
     let (body, tail) = bytes.split_at(bytes.len() - 8);
     let want = u64::from_le_bytes(tail.try_into().expect("8 bytes"));
     if fnv1a(body) != want {
-        return Err(corrupt("checksum mismatch: the file was truncated or modified"));
+        return Err(corrupt(
+            "checksum mismatch: the file was truncated or modified",
+        ));
     }
     let read_u64 = |at: usize| -> Option<u64> {
-        body.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        body.get(at..at + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
     };
     let n = read_u64(8).ok_or_else(|| corrupt("no section count"))? as usize;
     let mut at = 16;
@@ -115,7 +124,11 @@ pub fn unpack(path: &Path, bytes: &[u8]) -> Result<Vec<Vec<u8>>, CheckpointError
         let len = read_u64(at).ok_or_else(|| corrupt("section header cut short"))? as usize;
         at += 8;
         let s = body
-            .get(at..at.checked_add(len).ok_or_else(|| corrupt("section too long"))?)
+            .get(
+                at..at
+                    .checked_add(len)
+                    .ok_or_else(|| corrupt("section too long"))?,
+            )
             .ok_or_else(|| corrupt("section cut short"))?;
         out.push(s.to_vec());
         at += len;

@@ -6,8 +6,10 @@
 //! caller passes: this crate never picks one.
 
 pub mod checkpoint;
+pub mod config;
 pub mod events;
 pub mod model;
+pub mod run;
 pub mod train;
 
 pub use burn;

@@ -54,10 +54,16 @@ impl TrainConfig {
             return Err("train.batch_size must be at least 1".into());
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(format!("train.lr must be a positive number, got {}", self.lr));
+            return Err(format!(
+                "train.lr must be a positive number, got {}",
+                self.lr
+            ));
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err(format!("train.momentum must be in [0, 1), got {}", self.momentum));
+            return Err(format!(
+                "train.momentum must be in [0, 1), got {}",
+                self.momentum
+            ));
         }
         if self.nesterov && self.momentum == 0.0 {
             return Err("train.nesterov needs train.momentum > 0".into());
@@ -185,6 +191,8 @@ impl std::fmt::Debug for Trainer {
     }
 }
 
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Training FLOPs of one sample: forward plus backward, counted as 3× the forward FLOPs.
 pub fn train_flops_per_sample(forward_flops: u64) -> f64 {
     3.0 * forward_flops as f64
@@ -208,8 +216,15 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self, TrainError> {
         let device = device.clone().without_autodiff();
-        device.seed(seed);
-        let model = model_cfg.build(input, classes, &device.clone().autodiff())?;
+        // burn's generator may be global to the backend: seeding and drawing the initial
+        // weights under one lock keeps concurrent trainers (threads, tests) reproducible.
+        let model = {
+            let _guard = INIT_LOCK
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            device.seed(seed);
+            model_cfg.build(input, classes, &device.clone().autodiff())?
+        };
         let forward_flops = model.forward_flops();
         let total_steps = steps_per_epoch * cfg.epochs as u64;
         Ok(Self {
@@ -261,33 +276,24 @@ impl Trainer {
 
     /// Trains one epoch over the samples of `train` listed in `view`, shuffled. Returns the
     /// epoch's mean loss and accuracy (measured on the training batches as they were seen).
-    pub fn train_epoch(&mut self, train: &Dataset, view: &[usize]) -> Result<PassStats, TrainError> {
+    pub fn train_epoch(
+        &mut self,
+        train: &Dataset,
+        view: &[usize],
+    ) -> Result<PassStats, TrainError> {
         let ad = self.device.clone().autodiff();
-        let ce = CrossEntropyLossConfig::new().init(&ad);
         let chunks = epoch_batches(view, self.cfg.batch_size, Some(&mut self.state.shuffle_rng));
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
         for idx in chunks {
-            let aug = self.train_batcher.augments().then_some(&mut self.state.augment_rng);
+            let aug = self
+                .train_batcher
+                .augments()
+                .then_some(&mut self.state.augment_rng);
             let batch = self.train_batcher.batch(train, &idx, aug, &ad);
-            let n = idx.len();
-            let out = self.model().forward_output(batch.images);
-            let loss = ce.forward(out.logits.clone(), batch.labels.clone());
-            let loss_v: f64 = loss.clone().into_scalar::<f32>() as f64;
-            if !loss_v.is_finite() {
-                return Err(TrainError::Diverged {
-                    epoch: self.state.epoch + 1,
-                    step: self.state.step,
-                    loss: loss_v,
-                });
-            }
-            correct += count_correct(out.logits.detach(), batch.labels);
-            let grads = GradientsParams::from_grads(loss.backward(), self.model());
-            let lr = cosine_lr(self.cfg.lr, self.state.step, self.state.total_steps);
-            let model = self.model.take().expect("trainer holds a model");
-            self.model = Some(self.optim.step(lr, model, grads));
-            self.state.step += 1;
-            loss_sum += loss_v * n as f64;
-            seen += n;
+            let (loss, ok) = self.train_step(batch.images, batch.labels)?;
+            loss_sum += loss * idx.len() as f64;
+            correct += ok;
+            seen += idx.len();
         }
         self.state.epoch += 1;
         self.state.samples_seen += seen as u64;
@@ -297,6 +303,34 @@ impl Trainer {
             accuracy: correct as f64 / seen.max(1) as f64,
             samples: seen,
         })
+    }
+
+    /// One SGD step on a batch (inputs on the autodiff device) at the scheduled learning rate.
+    /// Returns the batch's mean loss and how many rows it classified correctly (before the
+    /// step).
+    pub fn train_step(
+        &mut self,
+        images: Tensor<4>,
+        labels: Tensor<1, burn::tensor::Int>,
+    ) -> Result<(f64, usize), TrainError> {
+        let ce = CrossEntropyLossConfig::new().init(&images.device());
+        let out = self.model().forward_output(images);
+        let loss = ce.forward(out.logits.clone(), labels.clone());
+        let loss_v = f64::from(loss.clone().into_scalar::<f32>());
+        if !loss_v.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch: self.state.epoch + 1,
+                step: self.state.step,
+                loss: loss_v,
+            });
+        }
+        let correct = count_correct(out.logits.detach(), labels);
+        let grads = GradientsParams::from_grads(loss.backward(), self.model());
+        let lr = cosine_lr(self.cfg.lr, self.state.step, self.state.total_steps);
+        let model = self.model.take().expect("trainer holds a model");
+        self.model = Some(self.optim.step(lr, model, grads));
+        self.state.step += 1;
+        Ok((loss_v, correct))
     }
 
     /// The learning rate the next step will use.
@@ -314,7 +348,9 @@ impl Trainer {
         for idx in all.chunks(batch.max(1)) {
             let b = self.eval_batcher.batch(ds, idx, None, &self.device);
             let out = model.forward_output(b.images);
-            let loss: f64 = ce.forward(out.logits.clone(), b.labels.clone()).into_scalar::<f32>() as f64;
+            let loss: f64 = ce
+                .forward(out.logits.clone(), b.labels.clone())
+                .into_scalar::<f32>() as f64;
             loss_sum += loss * idx.len() as f64;
             correct += count_correct(out.logits, b.labels);
         }

@@ -81,13 +81,21 @@ fn every_arch_returns_features_and_logits() {
     ];
     for (arch, input, width) in cases {
         let m = build(arch, width, input, 7);
-        let x = Tensor::<4>::random([2, input[0], input[1], input[2]], Distribution::Default, &dev());
+        let x = Tensor::<4>::random(
+            [2, input[0], input[1], input[2]],
+            Distribution::Default,
+            &dev(),
+        );
         let out = m.valid().forward_output(x);
         let [b, k] = out.logits.dims();
         assert_eq!((b, k), (2, 7), "{arch:?}");
         let [b2, f] = out.features.dims();
         let fc = m.layers().last().unwrap().clone();
-        assert_eq!((b2, f), (2, fc.shape[0]), "{arch:?} features feed the classifier");
+        assert_eq!(
+            (b2, f),
+            (2, fc.shape[0]),
+            "{arch:?} features feed the classifier"
+        );
         assert!(m.forward_flops() > 0);
         let ids: std::collections::HashSet<_> = m.layers().iter().map(|l| l.param_id).collect();
         assert_eq!(ids.len(), m.layers().len(), "{arch:?} param ids are unique");
@@ -106,12 +114,18 @@ fn bottleneck_and_width_multiplier() {
 
 #[test]
 fn bad_model_configs_are_errors() {
-    let e = ModelConfig::default().build([1, 8, 8], 10, &dev()).unwrap_err();
+    let e = ModelConfig::default()
+        .build([1, 8, 8], 10, &dev())
+        .unwrap_err();
     assert!(e.to_string().contains("at least 10x10"), "{e}");
     let cfg = ModelConfig {
         width: 0.0,
         ..ModelConfig::default()
     };
     assert!(cfg.build([1, 28, 28], 10, &dev()).is_err());
-    assert!(ModelConfig::default().build([1, 28, 28], 1, &dev()).is_err());
+    assert!(
+        ModelConfig::default()
+            .build([1, 28, 28], 1, &dev())
+            .is_err()
+    );
 }

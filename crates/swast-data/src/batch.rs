@@ -40,16 +40,18 @@ impl Batcher {
 
     /// Writes sample `i` of `ds` into `out` (`C·H·W` floats), normalized, augmented with
     /// draws from `rng` when augmentation is on and `rng` is given.
-    pub fn fill_sample(&self, ds: &Dataset, i: usize, rng: Option<&mut SeededRng>, out: &mut [f32]) {
+    pub fn fill_sample(
+        &self,
+        ds: &Dataset,
+        i: usize,
+        rng: Option<&mut SeededRng>,
+        out: &mut [f32],
+    ) {
         let [c, h, w] = ds.shape();
         let px = ds.pixels();
         let base = i * c * h * w;
         let (dy, dx, flip) = match (self.augment, rng) {
-            (true, Some(r)) => (
-                r.below(9) as isize - 4,
-                r.below(9) as isize - 4,
-                r.coin(),
-            ),
+            (true, Some(r)) => (r.below(9) as isize - 4, r.below(9) as isize - 4, r.coin()),
             _ => (0, 0, false),
         };
         for ch in 0..c {
@@ -83,10 +85,7 @@ impl Batcher {
         for (r, &i) in indices.iter().enumerate() {
             self.fill_sample(ds, i, rng.as_deref_mut(), &mut buf[r * len..(r + 1) * len]);
         }
-        let labels: Vec<i64> = indices
-            .iter()
-            .map(|&i| i64::from(ds.labels()[i]))
-            .collect();
+        let labels: Vec<i64> = indices.iter().map(|&i| i64::from(ds.labels()[i])).collect();
         Batch {
             images: Tensor::from_data(TensorData::new(buf, [indices.len(), c, h, w]), device),
             labels: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
@@ -97,12 +96,19 @@ impl Batcher {
 
 /// The index chunks of one epoch over `view`: shuffled with `rng` when given, in order
 /// otherwise; the last chunk may be shorter.
-pub fn epoch_batches(view: &[usize], batch_size: usize, rng: Option<&mut SeededRng>) -> Vec<Vec<usize>> {
+pub fn epoch_batches(
+    view: &[usize],
+    batch_size: usize,
+    rng: Option<&mut SeededRng>,
+) -> Vec<Vec<usize>> {
     let mut order = view.to_vec();
     if let Some(r) = rng {
         r.shuffle(&mut order);
     }
-    order.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 #[cfg(test)]
@@ -166,7 +172,10 @@ mod tests {
                 seen_flip = true;
             }
         }
-        assert!(seen_flip, "pure flip with no shift never drawn in 3000 seeds");
+        assert!(
+            seen_flip,
+            "pure flip with no shift never drawn in 3000 seeds"
+        );
     }
 
     #[test]

@@ -298,7 +298,8 @@ impl Dataset {
             if members.len() < 2 {
                 continue;
             }
-            let k = ((members.len() as f64 * fraction).round() as usize).clamp(1, members.len() - 1);
+            let k =
+                ((members.len() as f64 * fraction).round() as usize).clamp(1, members.len() - 1);
             rng.shuffle(&mut members);
             for &i in &members[..k] {
                 take[i] = true;

@@ -168,8 +168,8 @@ mod tests {
 
     #[test]
     fn asymmetric_noise_follows_the_map() {
-        let d = apply_label_noise(ds(1000, 10, "mnist/train"), 0.4, NoiseKind::Asymmetric, 3)
-            .unwrap();
+        let d =
+            apply_label_noise(ds(1000, 10, "mnist/train"), 0.4, NoiseKind::Asymmetric, 3).unwrap();
         let info = d.noise().unwrap();
         // five mapped classes of 100 samples each, 40% of each flipped
         assert_eq!(info.noisy_ids.len(), 5 * 40);

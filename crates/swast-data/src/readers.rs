@@ -229,7 +229,7 @@ pub fn parse_cifar(
     labels: &mut Vec<u16>,
 ) -> Result<()> {
     let rec = kind.record_len();
-    if bytes.is_empty() || bytes.len() % rec != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(rec) {
         return Err(DataError::BadRecordSize {
             path: path.to_path_buf(),
             size: bytes.len() as u64,

@@ -107,11 +107,34 @@ fn truncated_idx_names_file_and_sizes() {
         std::fs::write(&p, &b[..b.len() - 5]).unwrap();
     });
     let msg = e.to_string();
-    assert!(matches!(e, DataError::Truncated { expected: 256, found: 251, .. }), "{msg}");
-    assert!(msg.contains("train-images-idx3-ubyte") && msg.contains("256"), "{msg}");
+    assert!(
+        matches!(
+            e,
+            DataError::Truncated {
+                expected: 256,
+                found: 251,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("train-images-idx3-ubyte") && msg.contains("256"),
+        "{msg}"
+    );
     // a header cut short
     let e = mnist_err(|d| write_noop(d.join("train-labels-idx1-ubyte"), &[0, 0, 8]));
-    assert!(matches!(e, DataError::Truncated { expected: 8, found: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            DataError::Truncated {
+                expected: 8,
+                found: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 fn write_noop(p: PathBuf, b: &[u8]) {
@@ -120,26 +143,68 @@ fn write_noop(p: PathBuf, b: &[u8]) {
 
 #[test]
 fn wrong_magic_is_reported_with_both_numbers() {
-    let e = mnist_err(|d| write_noop(d.join("train-images-idx3-ubyte"), &idx_images(20, 4, 3, 0x801)));
+    let e = mnist_err(|d| {
+        write_noop(
+            d.join("train-images-idx3-ubyte"),
+            &idx_images(20, 4, 3, 0x801),
+        )
+    });
     assert!(
-        matches!(e, DataError::BadMagic { expected: 0x803, found: 0x801, .. }),
+        matches!(
+            e,
+            DataError::BadMagic {
+                expected: 0x803,
+                found: 0x801,
+                ..
+            }
+        ),
         "{e}"
     );
     assert!(e.to_string().contains("0x00000803"), "{e}");
     // labels file given where images are expected, and vice versa
-    let e = mnist_err(|d| write_noop(d.join("t10k-labels-idx1-ubyte"), &idx_images(10, 4, 3, 0x803)));
-    assert!(matches!(e, DataError::BadMagic { expected: 0x801, .. }), "{e}");
+    let e = mnist_err(|d| {
+        write_noop(
+            d.join("t10k-labels-idx1-ubyte"),
+            &idx_images(10, 4, 3, 0x803),
+        )
+    });
+    assert!(
+        matches!(
+            e,
+            DataError::BadMagic {
+                expected: 0x801,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
 fn count_mismatch_names_both_files() {
     let e = mnist_err(|d| {
         let labels: Vec<u8> = (0..19).map(|i| (i % 10) as u8).collect();
-        write_noop(d.join("train-labels-idx1-ubyte"), &idx_labels(&labels, 0x801));
+        write_noop(
+            d.join("train-labels-idx1-ubyte"),
+            &idx_labels(&labels, 0x801),
+        );
     });
     let msg = e.to_string();
-    assert!(matches!(e, DataError::CountMismatch { images: 20, labels: 19, .. }), "{msg}");
-    assert!(msg.contains("train-images") && msg.contains("train-labels"), "{msg}");
+    assert!(
+        matches!(
+            e,
+            DataError::CountMismatch {
+                images: 20,
+                labels: 19,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("train-images") && msg.contains("train-labels"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -147,10 +212,21 @@ fn label_out_of_range_names_sample() {
     let e = mnist_err(|d| {
         let mut labels: Vec<u8> = (0..20).map(|i| (i % 10) as u8).collect();
         labels[7] = 12;
-        write_noop(d.join("train-labels-idx1-ubyte"), &idx_labels(&labels, 0x801));
+        write_noop(
+            d.join("train-labels-idx1-ubyte"),
+            &idx_labels(&labels, 0x801),
+        );
     });
     assert!(
-        matches!(e, DataError::LabelOutOfRange { index: 7, label: 12, classes: 10, .. }),
+        matches!(
+            e,
+            DataError::LabelOutOfRange {
+                index: 7,
+                label: 12,
+                classes: 10,
+                ..
+            }
+        ),
         "{e}"
     );
 }
@@ -160,7 +236,10 @@ fn missing_file_and_missing_dir_say_how_to_fix() {
     let e = mnist_err(|d| std::fs::remove_file(d.join("t10k-images-idx3-ubyte")).unwrap());
     let msg = e.to_string();
     assert!(matches!(e, DataError::Missing { .. }), "{msg}");
-    assert!(msg.contains("t10k-images-idx3-ubyte[.gz]") && msg.contains("fetch.sh"), "{msg}");
+    assert!(
+        msg.contains("t10k-images-idx3-ubyte[.gz]") && msg.contains("fetch.sh"),
+        "{msg}"
+    );
     let e = load(DatasetName::Mnist, Path::new("/definitely/not/here")).unwrap_err();
     assert!(matches!(e, DataError::MissingDir { .. }), "{e}");
     assert!(e.to_string().contains("data.dir"), "{e}");
@@ -179,7 +258,11 @@ fn corrupt_gzip_is_an_error_not_a_panic() {
 }
 
 fn cifar_record(kind100: bool, label: u8, fill: u8) -> Vec<u8> {
-    let mut r = if kind100 { vec![label / 5, label] } else { vec![label] };
+    let mut r = if kind100 {
+        vec![label / 5, label]
+    } else {
+        vec![label]
+    };
     r.extend(std::iter::repeat_n(fill, 3072));
     r
 }
@@ -190,7 +273,9 @@ fn cifar10_round_trip_and_bad_files() {
     let sub = t.path().join("cifar-10-batches-bin");
     std::fs::create_dir(&sub).unwrap();
     for i in 1..=5 {
-        let b: Vec<u8> = (0..3).flat_map(|k| cifar_record(false, (k + i) as u8, i as u8)).collect();
+        let b: Vec<u8> = (0..3)
+            .flat_map(|k| cifar_record(false, (k + i) as u8, i as u8))
+            .collect();
         write(&sub, &format!("data_batch_{i}.bin"), &b);
     }
     write(&sub, "test_batch.bin", &cifar_record(false, 9, 200));
@@ -205,11 +290,24 @@ fn cifar10_round_trip_and_bad_files() {
     b.pop();
     write(&sub, "test_batch.bin", &b);
     let e = load(DatasetName::Cifar10, t.path()).unwrap_err();
-    assert!(matches!(e, DataError::BadRecordSize { record: 3073, size: 3072, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            DataError::BadRecordSize {
+                record: 3073,
+                size: 3072,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // label out of range
     write(&sub, "test_batch.bin", &cifar_record(false, 10, 1));
     let e = load(DatasetName::Cifar10, t.path()).unwrap_err();
-    assert!(matches!(e, DataError::LabelOutOfRange { label: 10, .. }), "{e}");
+    assert!(
+        matches!(e, DataError::LabelOutOfRange { label: 10, .. }),
+        "{e}"
+    );
     // a missing batch
     std::fs::remove_file(sub.join("data_batch_3.bin")).unwrap();
     let e = load(DatasetName::Cifar10, t.path()).unwrap_err();
@@ -230,7 +328,10 @@ fn cifar100_uses_fine_labels() {
     assert_eq!(s.train.num_classes(), 100);
     write(t.path(), "test.bin", &cifar_record(false, 5, 0));
     let e = load(DatasetName::Cifar100, t.path()).unwrap_err();
-    assert!(matches!(e, DataError::BadRecordSize { record: 3074, .. }), "{e}");
+    assert!(
+        matches!(e, DataError::BadRecordSize { record: 3074, .. }),
+        "{e}"
+    );
 }
 
 fn digits_csv(rows: &[String]) -> Vec<u8> {

@@ -1,6 +1,8 @@
 //! LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling, as commonly trained on MNIST.
 
-use super::{LayerInfo, ModelError, ModelOutput, Role, SwastModel, conv_info, conv_out, linear_info};
+use super::{
+    LayerInfo, ModelError, ModelOutput, Role, SwastModel, conv_info, conv_out, linear_info,
+};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};

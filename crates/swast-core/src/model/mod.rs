@@ -188,9 +188,12 @@ impl ModelConfig {
     /// Checks the values that do not depend on the data.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.width.is_finite() && self.width > 0.0 && self.width <= 16.0) {
-            return Err(format!("model.width must be in (0, 16], got {}", self.width));
+            return Err(format!(
+                "model.width must be in (0, 16], got {}",
+                self.width
+            ));
         }
-        if self.arch == Arch::Mlp && self.mlp_hidden.iter().any(|&h| h == 0) {
+        if self.arch == Arch::Mlp && self.mlp_hidden.contains(&0) {
             return Err("model.mlp_hidden sizes must be positive".into());
         }
         Ok(())
@@ -217,11 +220,24 @@ impl ModelConfig {
         Ok(match self.arch {
             Arch::Mlp => Network::Mlp(Mlp::new(input, &self.mlp_hidden, classes, device)),
             Arch::Lenet5 => Network::LeNet5(LeNet5::new(input, classes, device)?),
-            Arch::Resnet18 => Network::ResNet(ResNet::new(ResNetSpec::resnet18(w), input, classes, device)),
-            Arch::Resnet20 => Network::ResNet(ResNet::new(ResNetSpec::resnet20(w), input, classes, device)),
-            Arch::Resnet34 => Network::ResNet(ResNet::new(ResNetSpec::resnet34(w), input, classes, device)),
-            Arch::Resnet50 => Network::ResNet(ResNet::new(ResNetSpec::resnet50(w), input, classes, device)),
-            Arch::Resnet101 => Network::ResNet(ResNet::new(ResNetSpec::resnet101(w), input, classes, device)),
+            Arch::Resnet18 => {
+                Network::ResNet(ResNet::new(ResNetSpec::resnet18(w), input, classes, device))
+            }
+            Arch::Resnet20 => {
+                Network::ResNet(ResNet::new(ResNetSpec::resnet20(w), input, classes, device))
+            }
+            Arch::Resnet34 => {
+                Network::ResNet(ResNet::new(ResNetSpec::resnet34(w), input, classes, device))
+            }
+            Arch::Resnet50 => {
+                Network::ResNet(ResNet::new(ResNetSpec::resnet50(w), input, classes, device))
+            }
+            Arch::Resnet101 => Network::ResNet(ResNet::new(
+                ResNetSpec::resnet101(w),
+                input,
+                classes,
+                device,
+            )),
             Arch::Vgg11 => Network::Vgg(Vgg::new(vgg::VGG11, w, input, classes, device)),
             Arch::Vgg16 => Network::Vgg(Vgg::new(vgg::VGG16, w, input, classes, device)),
         })
@@ -325,4 +341,31 @@ pub fn trainable_params<M: Module>(m: &M) -> usize {
     };
     m.visit(&mut c);
     c.n
+}
+
+/// Every float parameter and running statistic of a module, by dotted path, in visiting order:
+/// what "the same weights" means when two runs are compared.
+pub fn param_values<M: Module>(m: &M) -> Vec<(String, Vec<f32>)> {
+    struct Collect {
+        path: Vec<String>,
+        out: Vec<(String, Vec<f32>)>,
+    }
+    impl burn::module::ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            let v = p.val().into_data().iter::<f32>().collect();
+            self.out.push((self.path.join("."), v));
+        }
+    }
+    let mut c = Collect {
+        path: Vec::new(),
+        out: Vec::new(),
+    };
+    m.visit(&mut c);
+    c.out
 }

@@ -45,7 +45,10 @@ impl ResNetSpec {
         Self {
             kind,
             blocks: blocks.to_vec(),
-            widths: [64, 128, 256, 512].iter().map(|&c| scaled(c, width)).collect(),
+            widths: [64, 128, 256, 512]
+                .iter()
+                .map(|&c| scaled(c, width))
+                .collect(),
         }
     }
     /// ResNet-18: BasicBlock [2, 2, 2, 2], widths 64–512.
@@ -115,7 +118,10 @@ impl ResBlock {
         device: &Device,
     ) -> (Self, usize, [usize; 2]) {
         let cout = planes * kind.expansion();
-        let out_hw = [conv_out(in_hw[0], 3, stride, 1), conv_out(in_hw[1], 3, stride, 1)];
+        let out_hw = [
+            conv_out(in_hw[0], 3, stride, 1),
+            conv_out(in_hw[1], 3, stride, 1),
+        ];
         let shortcut = (stride != 1 || cin != cout).then(|| Shortcut {
             conv: conv(cin, cout, 1, stride, device),
             bn: BatchNormConfig::new(cout).init(device),
@@ -163,14 +169,38 @@ impl ResBlock {
     fn layers(&self, prefix: &str, out: &mut Vec<LayerInfo>) {
         let bottleneck = self.conv3.is_some();
         // Basic: conv1 strided. Bottleneck: conv1 (1×1) at the input size, conv2 strided.
-        let c1_pixels = if bottleneck { self.in_pixels } else { self.out_pixels };
-        out.push(conv_info(format!("{prefix}.conv1"), &self.conv1, c1_pixels, Role::Backbone));
-        out.push(conv_info(format!("{prefix}.conv2"), &self.conv2, self.out_pixels, Role::Backbone));
+        let c1_pixels = if bottleneck {
+            self.in_pixels
+        } else {
+            self.out_pixels
+        };
+        out.push(conv_info(
+            format!("{prefix}.conv1"),
+            &self.conv1,
+            c1_pixels,
+            Role::Backbone,
+        ));
+        out.push(conv_info(
+            format!("{prefix}.conv2"),
+            &self.conv2,
+            self.out_pixels,
+            Role::Backbone,
+        ));
         if let Some(c3) = &self.conv3 {
-            out.push(conv_info(format!("{prefix}.conv3"), c3, self.out_pixels, Role::Backbone));
+            out.push(conv_info(
+                format!("{prefix}.conv3"),
+                c3,
+                self.out_pixels,
+                Role::Backbone,
+            ));
         }
         if let Some(s) = &self.shortcut {
-            out.push(conv_info(format!("{prefix}.shortcut.conv"), &s.conv, self.out_pixels, Role::Backbone));
+            out.push(conv_info(
+                format!("{prefix}.shortcut.conv"),
+                &s.conv,
+                self.out_pixels,
+                Role::Backbone,
+            ));
         }
     }
 }
@@ -195,7 +225,8 @@ impl ResNet {
         for (stage, (&n, &planes)) in spec.blocks.iter().zip(&spec.widths).enumerate() {
             for b in 0..n {
                 let stride = if stage > 0 && b == 0 { 2 } else { 1 };
-                let (block, cout, out_hw) = ResBlock::new(spec.kind, cin, planes, stride, hw, device);
+                let (block, cout, out_hw) =
+                    ResBlock::new(spec.kind, cin, planes, stride, hw, device);
                 blocks.push(block);
                 cin = cout;
                 hw = out_hw;
@@ -223,7 +254,12 @@ impl SwastModel for ResNet {
     }
 
     fn layers(&self) -> Vec<LayerInfo> {
-        let mut v = vec![conv_info("stem".into(), &self.stem, self.stem_pixels, Role::Backbone)];
+        let mut v = vec![conv_info(
+            "stem".into(),
+            &self.stem,
+            self.stem_pixels,
+            Role::Backbone,
+        )];
         for (i, b) in self.blocks.iter().enumerate() {
             b.layers(&format!("blocks.{i}"), &mut v);
         }

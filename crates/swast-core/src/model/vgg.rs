@@ -33,7 +33,13 @@ pub struct Vgg {
 
 impl Vgg {
     /// Builds VGG from a channel plan for `[C, H, W]` inputs.
-    pub fn new(plan: &[usize], width: f64, input: [usize; 3], classes: usize, device: &Device) -> Self {
+    pub fn new(
+        plan: &[usize],
+        width: f64,
+        input: [usize; 3],
+        classes: usize,
+        device: &Device,
+    ) -> Self {
         let [mut cin, mut h, mut w] = input;
         let (mut convs, mut bns, mut pool_after, mut out_pixels) = (vec![], vec![], vec![], vec![]);
         for &v in plan {

@@ -1,0 +1,168 @@
+//! The `swast` binary: help, version, data info, training into a run folder, and one-line
+//! errors with a non-zero exit for bad input.
+
+use std::process::{Command, Output};
+
+fn swast(args: &[&str], cwd: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_swast"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("swast runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_and_version() {
+    let t = tempfile::tempdir().unwrap();
+    let o = swast(&["--version"], t.path());
+    assert!(o.status.success());
+    assert!(text(&o).0.contains(env!("CARGO_PKG_VERSION")));
+    let o = swast(&["--help"], t.path());
+    let (out, _) = text(&o);
+    for cmd in ["run", "train", "data"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+}
+
+#[test]
+fn data_info_embedded() {
+    let t = tempfile::tempdir().unwrap();
+    let o = swast(
+        &[
+            "data",
+            "info",
+            "--dataset",
+            "embedded",
+            "--label-noise",
+            "0.1",
+        ],
+        t.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("embedded/train: 4000 samples, 10 classes, shape 1x28x28, 400 noisy labels"),
+        "{out}"
+    );
+    assert!(out.contains("embedded/test: 1000 samples"), "{out}");
+}
+
+#[test]
+fn train_writes_the_run_folder_and_reruns_are_skipped() {
+    let t = tempfile::tempdir().unwrap();
+    let args = [
+        "train",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "data.max_train=300",
+        "--set",
+        "model.arch=mlp",
+        "--out",
+        "r",
+        "--quiet",
+    ];
+    let o = swast(&args, t.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("test accuracy"), "{out}");
+    for f in ["config.toml", "metrics.jsonl", "summary.json"] {
+        assert!(t.path().join("r").join(f).is_file(), "{f} missing");
+    }
+    let o = swast(&args, t.path());
+    assert!(o.status.success());
+}
+
+#[test]
+fn default_run_folder_is_named_by_config_hash_and_seed() {
+    let t = tempfile::tempdir().unwrap();
+    let o = swast(
+        &[
+            "train",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "data.max_train=200",
+            "--set",
+            "model.arch=mlp",
+            "--set",
+            "seed=4",
+            "--set",
+            "name=hashme",
+        ],
+        t.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let runs: Vec<_> = std::fs::read_dir(t.path().join("runs")).unwrap().collect();
+    assert_eq!(runs.len(), 1);
+    let d = runs[0].as_ref().unwrap().path();
+    assert!(
+        d.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("hashme-")
+    );
+    assert!(d.join("seed-4").join("summary.json").is_file());
+}
+
+fn fails_with(args: &[&str], want: &str) {
+    let t = tempfile::tempdir().unwrap();
+    let o = swast(args, t.path());
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{args:?} should fail");
+    assert!(
+        err.contains(want),
+        "{args:?}: stderr `{err}` lacks `{want}`"
+    );
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "one-line error expected: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_input_is_a_one_line_error() {
+    fails_with(
+        &["train", "--set", "train.lr=-1"],
+        "train.lr must be a positive number",
+    );
+    fails_with(
+        &["train", "--set", "coreset.fraction=1.5"],
+        "coreset.fraction must be in (0, 1]",
+    );
+    fails_with(
+        &["train", "--set", "train.epoch=3"],
+        "did you mean `train.epochs`",
+    );
+    fails_with(&["train", "--set", "data.dataset=imagenet"], "imagenet");
+    fails_with(
+        &["train", "--config", "nope.toml"],
+        "cannot read config file nope.toml",
+    );
+    fails_with(
+        &[
+            "train",
+            "--set",
+            "data.dataset=mnist",
+            "--set",
+            "data.dir=missing",
+        ],
+        "fetch.sh",
+    );
+    fails_with(&["train", "--device", "cuda"], "needs the `cuda` feature");
+    fails_with(&["train", "--device", "tpu"], "unknown device `tpu`");
+    fails_with(
+        &["data", "info", "--dataset", "cifar10", "--dir", "nowhere"],
+        "does not exist",
+    );
+    fails_with(&["train", "--set", "method=swast-cut"], "not available yet");
+}

@@ -1,0 +1,615 @@
+//! The run configuration: TOML with a default for every key, `--set key=value` overrides,
+//! unknown keys rejected with the closest valid key, and every value validated at load.
+
+use crate::model::ModelConfig;
+use crate::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use swast_data::{DatasetName, NoiseKind};
+
+/// Training method: one loop, with pieces switched on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Dense network on the full data.
+    #[default]
+    Dense,
+    /// Dense network on an adaptive coreset.
+    CoresetOnly,
+    /// Online pruning on the full data.
+    PruningOnly,
+    /// Coreset + classifier-only pruning.
+    SwastTrim,
+    /// Coreset + whole-network pruning + state preservation.
+    SwastCut,
+}
+
+impl Method {
+    /// Config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Dense => "dense",
+            Method::CoresetOnly => "coreset-only",
+            Method::PruningOnly => "pruning-only",
+            Method::SwastTrim => "swast-trim",
+            Method::SwastCut => "swast-cut",
+        }
+    }
+}
+
+/// Whether training batches are augmented (pad-4 random crop + horizontal flip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Augment {
+    /// On for 3×32×32 colour data (CIFAR), off otherwise.
+    #[default]
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
+}
+
+/// The `[data]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Dataset name.
+    pub dataset: DatasetName,
+    /// Folder with the dataset's files, or its parent (the folder `fetch.sh DIR` fills).
+    pub dir: String,
+    /// Fraction of training labels corrupted, in `[0, 1)`.
+    pub label_noise: f64,
+    /// How labels are corrupted.
+    pub noise_kind: NoiseKind,
+    /// Stratified share of the training set held out for validation, in `[0, 1)`.
+    pub val_fraction: f64,
+    /// Use only this many training samples (stratified, seeded); 0 = all.
+    pub max_train: usize,
+    /// Augmentation.
+    pub augment: Augment,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetName::Embedded,
+            dir: "data".into(),
+            label_noise: 0.0,
+            noise_kind: NoiseKind::Symmetric,
+            val_fraction: 0.0,
+            max_train: 0,
+            augment: Augment::Auto,
+        }
+    }
+}
+
+/// Coreset selectors by config name (used from the coreset issue on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum SelectorName {
+    El2n,
+    Grand,
+    Forgetting,
+    #[default]
+    Gradmatch,
+    GradmatchPb,
+    Craig,
+    Glister,
+    Moderate,
+    Ccs,
+    Kcenter,
+    Herding,
+    Uncertainty,
+    Random,
+    Uniform,
+}
+
+/// The `[coreset]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoresetConfig {
+    /// Selector.
+    pub selector: SelectorName,
+    /// Kept fraction of the training set, in `(0, 1]`.
+    pub fraction: f64,
+    /// Epochs between selections `R`.
+    pub interval: usize,
+    /// Train with the selection's per-sample weights.
+    pub weighted: bool,
+}
+
+impl Default for CoresetConfig {
+    fn default() -> Self {
+        Self {
+            selector: SelectorName::Gradmatch,
+            fraction: 0.1,
+            interval: 20,
+            weighted: false,
+        }
+    }
+}
+
+/// Pruners by config name (used from the pruning issue on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum PrunerName {
+    #[default]
+    Rigl,
+    Random,
+    Magnitude,
+    Gmp,
+    Snip,
+    Probmask,
+    ChannelL1,
+}
+
+/// Layer-wise sparsity distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Distribution {
+    Uniform,
+    Er,
+    #[default]
+    Erk,
+}
+
+/// The `[prune]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PruneConfig {
+    /// Pruner.
+    pub method: PrunerName,
+    /// Backbone sparsity (share of zero weights), in `[0, 1)`.
+    pub sparsity: f64,
+    /// Classifier sparsity, in `[0, 1)`.
+    pub classifier_sparsity: f64,
+    /// Layer-wise distribution.
+    pub distribution: Distribution,
+}
+
+impl Default for PruneConfig {
+    fn default() -> Self {
+        Self {
+            method: PrunerName::Rigl,
+            sparsity: 0.5,
+            classifier_sparsity: 0.9,
+            distribution: Distribution::Erk,
+        }
+    }
+}
+
+/// State-preservation modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum PreserveMode {
+    Off,
+    #[default]
+    Complete,
+    Selective,
+}
+
+/// The `[preserve]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreserveConfig {
+    /// Mode.
+    pub mode: PreserveMode,
+    /// KL weight λ.
+    pub lambda: f64,
+}
+
+impl Default for PreserveConfig {
+    fn default() -> Self {
+        Self {
+            mode: PreserveMode::Complete,
+            lambda: 0.1,
+        }
+    }
+}
+
+/// A whole run's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Run name (used in the run folder's name).
+    pub name: String,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Method.
+    pub method: Method,
+    /// Device: `flex` (default), `tch-cpu`, `tch-cuda[:N]`, `wgpu[:N]`, `cuda[:N]`.
+    pub device: String,
+    /// Data.
+    pub data: DataConfig,
+    /// Model.
+    pub model: ModelConfig,
+    /// Optimisation.
+    pub train: TrainConfig,
+    /// Coreset selection.
+    pub coreset: CoresetConfig,
+    /// Pruning.
+    pub prune: PruneConfig,
+    /// State preservation.
+    pub preserve: PreserveConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: "demo".into(),
+            seed: 0,
+            method: Method::Dense,
+            device: "flex".into(),
+            data: DataConfig::default(),
+            model: ModelConfig::default(),
+            train: TrainConfig::default(),
+            coreset: CoresetConfig::default(),
+            prune: PruneConfig::default(),
+            preserve: PreserveConfig::default(),
+        }
+    }
+}
+
+/// A config that cannot be used; the message names the key and the fix.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("config error: {0}")]
+pub struct ConfigError(pub String);
+
+fn fraction_in(
+    key: &str,
+    v: f64,
+    lo_open: bool,
+    lo: f64,
+    hi: f64,
+    hi_open: bool,
+) -> Result<(), ConfigError> {
+    let ok = v.is_finite()
+        && (if lo_open { v > lo } else { v >= lo })
+        && (if hi_open { v < hi } else { v <= hi });
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "{key} must be in {}{lo}, {hi}{}, got {v}",
+            if lo_open { "(" } else { "[" },
+            if hi_open { ")" } else { "]" }
+        )))
+    }
+}
+
+impl Config {
+    /// Checks every value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(ConfigError(format!(
+                "name must be non-empty and use only letters, digits, '-', '_' or '.', got `{}`",
+                self.name
+            )));
+        }
+        self.train.validate().map_err(ConfigError)?;
+        self.model.validate().map_err(ConfigError)?;
+        fraction_in(
+            "data.label_noise",
+            self.data.label_noise,
+            false,
+            0.0,
+            1.0,
+            true,
+        )?;
+        fraction_in(
+            "data.val_fraction",
+            self.data.val_fraction,
+            false,
+            0.0,
+            1.0,
+            true,
+        )?;
+        fraction_in(
+            "coreset.fraction",
+            self.coreset.fraction,
+            true,
+            0.0,
+            1.0,
+            false,
+        )?;
+        fraction_in("prune.sparsity", self.prune.sparsity, false, 0.0, 1.0, true)?;
+        fraction_in(
+            "prune.classifier_sparsity",
+            self.prune.classifier_sparsity,
+            false,
+            0.0,
+            1.0,
+            true,
+        )?;
+        if self.coreset.interval == 0 {
+            return Err(ConfigError(
+                "coreset.interval must be at least 1 epoch".into(),
+            ));
+        }
+        if !(self.preserve.lambda.is_finite() && self.preserve.lambda >= 0.0) {
+            return Err(ConfigError(format!(
+                "preserve.lambda must be a non-negative number, got {}",
+                self.preserve.lambda
+            )));
+        }
+        Ok(())
+    }
+
+    /// Parses TOML text (keys not given take their defaults), then validates.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        Self::from_toml_with_overrides(text, &[])
+    }
+
+    /// Parses TOML text, applies `key=value` overrides in order, then validates.
+    pub fn from_toml_with_overrides(text: &str, sets: &[String]) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError(format!("invalid TOML: {}", e.message())))?;
+        let valid = valid_keys();
+        check_keys(&table, "", &valid)?;
+        for s in sets {
+            apply_set(&mut table, s, &valid)?;
+        }
+        let cfg: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(e.message().to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The resolved config as TOML (every key, defaults included).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+
+    /// A short stable hash of the resolved config with the seed left out, so that the seeds of
+    /// one experiment share a folder.
+    pub fn hash_without_seed(&self) -> String {
+        let mut c = self.clone();
+        c.seed = 0;
+        let text = c.to_toml();
+        let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+        for b in text.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01B3);
+        }
+        format!("{:08x}", h >> 32)
+    }
+}
+
+/// Every dotted key of the config, with whether it is a table.
+fn valid_keys() -> Vec<(String, bool)> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<(String, bool)>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if let toml::Value::Table(sub) = v {
+                out.push((key.clone(), true));
+                walk(&key, sub, out);
+            } else {
+                out.push((key, false));
+            }
+        }
+    }
+    let table = toml::Table::try_from(Config::default()).expect("default config serializes");
+    let mut out = Vec::new();
+    walk("", &table, &mut out);
+    out
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn unknown_key(key: &str, valid: &[(String, bool)]) -> ConfigError {
+    let best = valid
+        .iter()
+        .filter(|(_, table)| !table)
+        .min_by_key(|(k, _)| {
+            // prefer keys in the same table, then the smallest edit distance
+            let same_table = k.rsplit_once('.').map(|x| x.0) == key.rsplit_once('.').map(|x| x.0);
+            (edit_distance(key, k), usize::from(!same_table))
+        })
+        .map(|(k, _)| k.as_str())
+        .unwrap_or("name");
+    ConfigError(format!("unknown key `{key}`; did you mean `{best}`?"))
+}
+
+fn check_keys(t: &toml::Table, prefix: &str, valid: &[(String, bool)]) -> Result<(), ConfigError> {
+    for (k, v) in t {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match valid.iter().find(|(vk, _)| *vk == key) {
+            None => return Err(unknown_key(&key, valid)),
+            Some((_, true)) => match v {
+                toml::Value::Table(sub) => check_keys(sub, &key, valid)?,
+                _ => return Err(ConfigError(format!("`{key}` must be a table ([{key}])"))),
+            },
+            Some((_, false)) => {
+                if v.is_table() {
+                    return Err(ConfigError(format!("`{key}` is a value, not a table")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies one `key=value` override; the value is parsed as TOML (`3`, `0.1`, `true`,
+/// `[1, 2]`, `"x"`), or taken as a plain string when it is not valid TOML.
+fn apply_set(
+    table: &mut toml::Table,
+    set: &str,
+    valid: &[(String, bool)],
+) -> Result<(), ConfigError> {
+    let (key, raw) = set
+        .split_once('=')
+        .ok_or_else(|| ConfigError(format!("--set expects key=value, got `{set}`")))?;
+    let key = key.trim();
+    match valid.iter().find(|(k, _)| k == key) {
+        None => return Err(unknown_key(key, valid)),
+        Some((_, true)) => {
+            return Err(ConfigError(format!(
+                "`{key}` is a table; set one of its keys, e.g. `{key}.<key>=...`"
+            )));
+        }
+        Some(_) => {}
+    }
+    let raw = raw.trim();
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let last = parts.pop().expect("non-empty key");
+    let mut cur = table;
+    for p in parts {
+        cur = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError(format!("`{p}` must be a table")))?;
+    }
+    cur.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_round_trip() {
+        let c = Config::from_toml_str("").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.train.lr, 0.05);
+        assert_eq!(c.coreset.interval, 20);
+        let again = Config::from_toml_str(&c.to_toml()).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn issue_example_parses() {
+        let text = r#"
+name = "demo"
+seed = 0
+method = "dense"
+device = "flex"
+[data]
+dataset = "embedded"
+dir = "data/mnist"
+label_noise = 0.0
+noise_kind = "symmetric"
+[model]
+arch = "lenet5"
+[train]
+epochs = 10
+batch_size = 128
+lr = 0.05
+momentum = 0.9
+nesterov = true
+weight_decay = 5e-4
+[coreset]
+selector = "gradmatch"
+fraction = 0.1
+interval = 20
+[prune]
+method = "rigl"
+sparsity = 0.5
+classifier_sparsity = 0.9
+distribution = "erk"
+[preserve]
+mode = "complete"
+lambda = 0.1
+"#;
+        let c = Config::from_toml_str(text).unwrap();
+        assert_eq!(c.data.dir, "data/mnist");
+    }
+
+    #[test]
+    fn unknown_keys_name_the_closest_valid_key() {
+        let e = Config::from_toml_str("[train]\nepoch = 3\n").unwrap_err();
+        assert!(
+            e.to_string().contains("`train.epoch`") && e.to_string().contains("`train.epochs`"),
+            "{e}"
+        );
+        let e = Config::from_toml_with_overrides("", &["train.lr_rate=0.1".into()]).unwrap_err();
+        assert!(e.to_string().contains("`train.lr`"), "{e}");
+        let e = Config::from_toml_str("sed = 1").unwrap_err();
+        assert!(e.to_string().contains("`seed`"), "{e}");
+    }
+
+    #[test]
+    fn overrides_apply_in_order_and_parse_types() {
+        let c = Config::from_toml_with_overrides(
+            "[train]\nepochs = 5\n",
+            &[
+                "train.epochs=3".into(),
+                "data.dataset=mnist".into(),
+                "model.mlp_hidden=[64, 32]".into(),
+                "train.nesterov=false".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.train.epochs, 3);
+        assert_eq!(c.data.dataset, DatasetName::Mnist);
+        assert_eq!(c.model.mlp_hidden, [64, 32]);
+        assert!(!c.train.nesterov);
+    }
+
+    #[test]
+    fn bad_values_are_one_clear_error() {
+        let bad = |s: &str, want: &str| {
+            let e = Config::from_toml_with_overrides("", &[s.into()]).unwrap_err();
+            assert!(e.to_string().contains(want), "{s}: {e}");
+        };
+        bad("train.lr=-0.1", "train.lr must be a positive number");
+        bad("coreset.fraction=0", "coreset.fraction must be in (0, 1]");
+        bad("coreset.fraction=1.5", "coreset.fraction must be in (0, 1]");
+        bad("coreset.fraction=nan", "coreset.fraction must be in (0, 1]");
+        bad("prune.sparsity=1.0", "prune.sparsity must be in [0, 1)");
+        bad("data.dataset=imagenet", "unknown variant `imagenet`");
+        bad("train.epochs=0", "train.epochs must be at least 1");
+        bad("train.epochs=many", "invalid type");
+        bad("train=3", "is a table");
+        bad("train", "expects key=value");
+        bad("trainepochs=3", "unknown key");
+        bad("name=a/b", "name must be");
+    }
+
+    #[test]
+    fn hash_ignores_the_seed_only() {
+        let a = Config::default();
+        let mut b = a.clone();
+        b.seed = 9;
+        assert_eq!(a.hash_without_seed(), b.hash_without_seed());
+        b.train.epochs = 11;
+        assert_ne!(a.hash_without_seed(), b.hash_without_seed());
+    }
+}
