@@ -451,3 +451,42 @@ pub fn weight_checksum<M: Module>(m: &M) -> (f64, f64) {
     m.visit(&mut s);
     (s.0, s.1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_lr_known_values() {
+        // 0.5·base·(1 + cos(π·t/T)): t = 0 → base, T/2 → base/2, T → 0
+        assert_eq!(cosine_lr(0.1, 0, 100), 0.1);
+        assert!((cosine_lr(0.1, 50, 100) - 0.05).abs() < 1e-15);
+        assert!((cosine_lr(0.1, 25, 100) - 0.1 * (0.5 + 0.5 * (0.5f64).sqrt())).abs() < 1e-15);
+        assert!(cosine_lr(0.1, 100, 100).abs() < 1e-15);
+        assert!(
+            cosine_lr(0.1, 150, 100).abs() < 1e-15,
+            "clamped past the end"
+        );
+    }
+
+    #[test]
+    fn train_config_validation() {
+        assert!(TrainConfig::default().validate().is_ok());
+        let bad = |f: fn(&mut TrainConfig)| {
+            let mut c = TrainConfig::default();
+            f(&mut c);
+            c.validate().unwrap_err()
+        };
+        assert!(bad(|c| c.lr = f64::NAN).contains("train.lr"));
+        assert!(bad(|c| c.momentum = 1.0).contains("train.momentum"));
+        assert!(bad(|c| c.batch_size = 0).contains("train.batch_size"));
+        assert!(bad(|c| c.weight_decay = -1.0).contains("train.weight_decay"));
+        assert!(
+            bad(|c| {
+                c.momentum = 0.0;
+                c.nesterov = true
+            })
+            .contains("nesterov")
+        );
+    }
+}
