@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use swast_core::burn::tensor::Device;
 use swast_core::config::Config;
 use swast_core::events::{Event, EventSink};
-use swast_core::run::{RunOptions, Summary, default_run_dir, run};
+use swast_core::prune::{PruneError, Pruner, Scope};
+use swast_core::run::{Components, RunOptions, Summary, default_run_dir, run};
 use swast_data::{DatasetName, NoiseKind, apply_label_noise};
 
 #[derive(Parser, Debug)]
@@ -144,6 +145,15 @@ fn parse_device(name: &str) -> Result<Device> {
     }
 }
 
+/// The concrete pruners and selectors this binary wires into the run loop.
+struct Parts;
+
+impl Components for Parts {
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+        swast_prune::build(&cfg.prune, scope, cfg.seed)
+    }
+}
+
 /// Prints one line per epoch.
 struct PrintSink;
 
@@ -174,11 +184,13 @@ impl EventSink for PrintSink {
                 test_accuracy,
                 lr,
                 seconds,
+                sparsity,
                 ..
             } => println!(
-                "epoch {epoch:>3}/{epochs}  loss {train_loss:.4}  train {:5.2}%  test {:5.2}%  lr {lr:.4}  {seconds:.1}s",
+                "epoch {epoch:>3}/{epochs}  loss {train_loss:.4}  train {:5.2}%  test {:5.2}%  sparsity {:4.1}%  lr {lr:.4}  {seconds:.1}s",
                 100.0 * train_accuracy,
-                100.0 * test_accuracy
+                100.0 * test_accuracy,
+                100.0 * sparsity
             ),
             _ => {}
         }
@@ -222,20 +234,21 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
     if !common.quiet {
         println!("run folder: {}", dir.display());
     }
-    let summary = run(cfg, &device, &dir, &RunOptions::default(), sink)?;
+    let summary = run(cfg, &device, &dir, &RunOptions::default(), sink, &Parts)?;
     Ok(summary)
 }
 
 fn print_table(rows: &[Summary]) {
     println!(
-        "{:<14} {:>9} {:>13} {:>10}",
-        "method", "test acc", "rel. FLOPs", "wall s"
+        "{:<14} {:>9} {:>9} {:>11} {:>8}",
+        "method", "test acc", "sparsity", "rel. FLOPs", "wall s"
     );
     for s in rows {
         println!(
-            "{:<14} {:>8.2}% {:>13.3} {:>10.1}",
+            "{:<14} {:>8.2}% {:>8.1}% {:>11.3} {:>8.1}",
             s.method,
             100.0 * s.test_accuracy,
+            100.0 * s.final_sparsity,
             s.relative_flops,
             s.wall_seconds
         );
@@ -307,10 +320,11 @@ fn real_main() -> Result<()> {
             )?;
             let s = train_cmd(&cfg, &args.common)?;
             println!(
-                "{} on {}: test accuracy {:.2}%, {:.1}s, relative FLOPs {:.3}",
+                "{} on {}: test accuracy {:.2}%, sparsity {:.1}%, {:.1}s, relative FLOPs {:.3}",
                 s.method,
                 s.dataset,
                 100.0 * s.test_accuracy,
+                100.0 * s.final_sparsity,
                 s.wall_seconds,
                 s.relative_flops
             );

@@ -165,4 +165,14 @@ fn bad_input_is_a_one_line_error() {
         "does not exist",
     );
     fails_with(&["train", "--set", "method=swast-cut"], "not available yet");
+    fails_with(
+        &[
+            "train",
+            "--set",
+            "method=pruning-only",
+            "--set",
+            "prune.method=probmask",
+        ],
+        "probmask",
+    );
 }

@@ -168,6 +168,19 @@ pub struct PruneConfig {
     pub classifier_sparsity: f64,
     /// Layer-wise distribution.
     pub distribution: Distribution,
+    /// Steps between mask updates ΔT (RigL, GMP).
+    pub interval: u64,
+    /// RigL's initial update fraction α (cosine-decayed to 0 at `end`).
+    pub drop_fraction: f64,
+    /// Share of the run's actual steps when pruning starts (one-shot magnitude time, GMP t₁).
+    pub begin: f64,
+    /// Share of the run's actual steps when mask updates stop (RigL T_end, GMP t₂).
+    pub end: f64,
+    /// Rank magnitudes / saliencies across all layers of a role (global) instead of per layer.
+    pub global: bool,
+    /// Sparse-aware initialisation for masks drawn at step 0 (RigL, random): kept weights are
+    /// scaled by `1/√density` so each unit's input variance matches the dense network's.
+    pub scale_init: bool,
 }
 
 impl Default for PruneConfig {
@@ -177,6 +190,27 @@ impl Default for PruneConfig {
             sparsity: 0.5,
             classifier_sparsity: 0.9,
             distribution: Distribution::Erk,
+            interval: 100,
+            drop_fraction: 0.3,
+            begin: 0.0,
+            end: 0.75,
+            global: false,
+            scale_init: true,
+        }
+    }
+}
+
+impl PrunerName {
+    /// Config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrunerName::Rigl => "rigl",
+            PrunerName::Random => "random",
+            PrunerName::Magnitude => "magnitude",
+            PrunerName::Gmp => "gmp",
+            PrunerName::Snip => "snip",
+            PrunerName::Probmask => "probmask",
+            PrunerName::ChannelL1 => "channel-l1",
         }
     }
 }
@@ -330,6 +364,25 @@ impl Config {
             1.0,
             true,
         )?;
+        if self.prune.interval == 0 {
+            return Err(ConfigError("prune.interval must be at least 1 step".into()));
+        }
+        fraction_in(
+            "prune.drop_fraction",
+            self.prune.drop_fraction,
+            true,
+            0.0,
+            1.0,
+            false,
+        )?;
+        fraction_in("prune.begin", self.prune.begin, false, 0.0, 1.0, false)?;
+        fraction_in("prune.end", self.prune.end, true, 0.0, 1.0, false)?;
+        if self.prune.begin >= self.prune.end {
+            return Err(ConfigError(format!(
+                "prune.begin ({}) must come before prune.end ({})",
+                self.prune.begin, self.prune.end
+            )));
+        }
         if self.coreset.interval == 0 {
             return Err(ConfigError(
                 "coreset.interval must be at least 1 epoch".into(),

@@ -55,6 +55,8 @@ pub enum Event {
         seconds: f64,
         /// Training FLOPs so far.
         train_flops: f64,
+        /// Share of zero weights over all prunable weights.
+        sparsity: f64,
     },
     /// A checkpoint was written.
     Checkpoint {

@@ -9,6 +9,8 @@ pub mod checkpoint;
 pub mod config;
 pub mod events;
 pub mod model;
+pub mod optim;
+pub mod prune;
 pub mod run;
 pub mod train;
 

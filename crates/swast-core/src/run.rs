@@ -4,7 +4,8 @@
 use crate::checkpoint::{self, CheckpointError};
 use crate::config::{Augment, Config, ConfigError, Method};
 use crate::events::{Event, EventSink, JsonlSink};
-use crate::model::trainable_params;
+use crate::model::{SwastModel, trainable_params};
+use crate::prune::{LayerSummary, PruneError, Pruner, Scope, global_sparsity};
 use crate::train::{PassStats, TrainError, Trainer, train_flops_per_sample};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,31 @@ pub mod files {
     pub const SUMMARY: &str = "summary.json";
     /// The latest checkpoint (model, optimizer, RNG streams, epoch).
     pub const CHECKPOINT: &str = "checkpoint.bin";
+    /// Per-layer mask summary at the end of a pruned run.
+    pub const MASKS: &str = "masks.json";
+}
+
+/// Where a run gets the pluggable parts that swast-core does not implement itself (pruners
+/// from `swast-prune`, selectors from `swast-coreset`). The binary wires the concrete ones.
+pub trait Components {
+    /// The pruner `cfg.prune` asks for, masking `scope`.
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError>;
+}
+
+/// No pluggable parts: only `method = "dense"` can run.
+#[derive(Debug, Default)]
+pub struct DenseOnly;
+
+impl Components for DenseOnly {
+    fn pruner(&self, cfg: &Config, _: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+        Err(PruneError {
+            pruner: "none",
+            message: format!(
+                "method `{}` needs a pruner, and none is wired in",
+                cfg.method.as_str()
+            ),
+        })
+    }
 }
 
 /// Errors of a run.
@@ -56,10 +82,11 @@ pub enum RunError {
         dir: PathBuf,
     },
     /// The method needs a part that is not in this build yet.
-    #[error(
-        "method `{0}` is not available yet: only `dense` runs in this version (set method = \"dense\")"
-    )]
+    #[error("method `{0}` is not available yet: `dense` and `pruning-only` run in this version")]
     MethodUnavailable(&'static str),
+    /// The pruner could not be built.
+    #[error(transparent)]
+    Prune(#[from] PruneError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -103,6 +130,10 @@ pub struct Summary {
     pub forward_flops: u64,
     /// Trainable parameters.
     pub params: usize,
+    /// Share of zero weights over all prunable weights at the end.
+    pub final_sparsity: f64,
+    /// Prunable weights kept at the end.
+    pub params_kept: usize,
     /// Training samples.
     pub train_samples: usize,
     /// Test samples.
@@ -168,6 +199,7 @@ pub fn build_trainer(
     cfg: &Config,
     data: &PreparedData,
     device: &Device,
+    parts: &dyn Components,
 ) -> Result<Trainer, RunError> {
     let norm = data.train.channel_stats();
     let augment = match cfg.data.augment {
@@ -176,7 +208,7 @@ pub fn build_trainer(
         Augment::Auto => data.train.shape() == [3, 32, 32],
     };
     let steps_per_epoch = data.train.len().div_ceil(cfg.train.batch_size) as u64;
-    Ok(Trainer::new(
+    let mut trainer = Trainer::new(
         &cfg.model,
         cfg.train.clone(),
         data.train.shape(),
@@ -186,17 +218,27 @@ pub fn build_trainer(
         steps_per_epoch,
         cfg.seed,
         device,
-    )?)
+    )?;
+    match cfg.method {
+        Method::Dense => {}
+        Method::PruningOnly => trainer.set_pruner(parts.pruner(cfg, Scope::All)?)?,
+        m => return Err(RunError::MethodUnavailable(m.as_str())),
+    }
+    Ok(trainer)
 }
 
 /// The trainer of the run in `dir` as its last checkpoint left it (to evaluate or inspect a
 /// finished or interrupted run), with its data.
-pub fn load_run(dir: &Path, device: &Device) -> Result<(Config, Trainer, PreparedData), RunError> {
+pub fn load_run(
+    dir: &Path,
+    device: &Device,
+    parts: &dyn Components,
+) -> Result<(Config, Trainer, PreparedData), RunError> {
     let config_path = dir.join(files::CONFIG);
     let text = std::fs::read_to_string(&config_path).map_err(io_err(&config_path))?;
     let cfg = Config::from_toml_str(&text)?;
     let data = prepare_data(&cfg)?;
-    let mut trainer = build_trainer(&cfg, &data, device)?;
+    let mut trainer = build_trainer(&cfg, &data, device, parts)?;
     trainer.load_checkpoint(&dir.join(files::CHECKPOINT))?;
     Ok((cfg, trainer, data))
 }
@@ -209,9 +251,10 @@ pub fn run(
     dir: &Path,
     opts: &RunOptions,
     sink: &mut dyn EventSink,
+    parts: &dyn Components,
 ) -> Result<Summary, RunError> {
     cfg.validate()?;
-    if cfg.method != Method::Dense {
+    if !matches!(cfg.method, Method::Dense | Method::PruningOnly) {
         return Err(RunError::MethodUnavailable(cfg.method.as_str()));
     }
     let resolved = cfg.to_toml();
@@ -236,7 +279,7 @@ pub fn run(
     }
 
     let data = prepare_data(cfg)?;
-    let mut trainer = build_trainer(cfg, &data, device)?;
+    let mut trainer = build_trainer(cfg, &data, device, parts)?;
 
     if ckpt_path.exists() && config_path.exists() {
         trainer.load_checkpoint(&ckpt_path)?;
@@ -309,6 +352,7 @@ pub fn run(
                 samples: tr.samples,
                 seconds,
                 train_flops: trainer.state().train_flops,
+                sparsity: global_sparsity(&trainer.model().layers(), trainer.masks()),
             },
             true,
         )?;
@@ -332,6 +376,22 @@ pub fn run(
                 .map(|v| trainer.evaluate(v, eval_batch).accuracy),
         ),
     };
+    let layers = trainer.model().layers();
+    let mask_summary: Vec<LayerSummary> = match trainer.masks() {
+        Some(m) => m.summary(&layers),
+        None => Vec::new(),
+    };
+    if !mask_summary.is_empty() {
+        let json = serde_json::to_vec_pretty(&mask_summary).expect("summary serializes");
+        checkpoint::write_atomic(&dir.join(files::MASKS), &json)?;
+    }
+    let final_sparsity = global_sparsity(&layers, trainer.masks());
+    let prunable: usize = layers.iter().map(|l| l.params).sum();
+    let params_kept = if mask_summary.is_empty() {
+        prunable
+    } else {
+        mask_summary.iter().map(|l| l.params_kept).sum()
+    };
     let st = trainer.state();
     let dense =
         train_flops_per_sample(trainer.forward_flops()) * (data.train.len() * epochs) as f64;
@@ -351,6 +411,8 @@ pub fn run(
         relative_flops: st.train_flops / dense,
         forward_flops: trainer.forward_flops(),
         params: trainable_params(trainer.model()),
+        final_sparsity,
+        params_kept,
         train_samples: data.train.len(),
         test_samples: data.test.len(),
         device: cfg.device.clone(),

@@ -3,10 +3,11 @@
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::model::{ModelConfig, ModelError, Network, SwastModel};
+use crate::optim::{MaskedSgd, SgdSettings};
+use crate::prune::{MaskSet, PruneInit, Pruner, apply_masks, sparse_forward_flops};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig};
+use burn::optim::GradientsParams;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -77,20 +78,13 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// The SGD optimizer these settings describe.
-    pub fn optimizer(&self) -> ModuleOptimizer {
-        let mut cfg = SgdConfig::new();
-        if self.weight_decay > 0.0 {
-            cfg = cfg.with_weight_decay(Some(WeightDecayConfig::new(self.weight_decay as f32)));
-        }
-        if self.momentum > 0.0 {
-            cfg = cfg.with_momentum(Some(MomentumConfig {
-                momentum: self.momentum,
-                dampening: 0.0,
-                nesterov: self.nesterov,
-            }));
-        }
-        cfg.init()
+    /// The (mask-aware) SGD optimizer these settings describe.
+    pub fn optimizer(&self) -> MaskedSgd {
+        MaskedSgd::new(SgdSettings {
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+            weight_decay: self.weight_decay,
+        })
     }
 }
 
@@ -118,7 +112,7 @@ pub struct TrainState {
     pub augment_rng: SeededRng,
     /// Samples trained on so far.
     pub samples_seen: u64,
-    /// Training FLOPs so far (forward + backward, 3× forward per sample).
+    /// Training FLOPs so far (forward + backward, 3× the masked forward FLOPs per sample).
     pub train_flops: f64,
     /// Wall seconds spent in earlier sessions of this run.
     pub wall_seconds: f64,
@@ -146,6 +140,9 @@ pub enum TrainError {
     /// A checkpoint could not be written or read.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// The pruner could not start.
+    #[error(transparent)]
+    Prune(#[from] crate::prune::PruneError),
     /// A record could not be (de)serialized.
     #[error("checkpoint {path}: {message}")]
     Record {
@@ -172,7 +169,10 @@ pub enum TrainError {
 pub struct Trainer {
     /// Always `Some` between calls; taken while the optimizer steps it.
     model: Option<Network>,
-    optim: ModuleOptimizer,
+    optim: MaskedSgd,
+    pruner: Option<Box<dyn Pruner>>,
+    /// Masked forward FLOPs of one sample under the current masks.
+    sparse_flops: f64,
     cfg: TrainConfig,
     device: Device,
     state: TrainState,
@@ -195,7 +195,12 @@ static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Training FLOPs of one sample: forward plus backward, counted as 3× the forward FLOPs.
 pub fn train_flops_per_sample(forward_flops: u64) -> f64 {
-    3.0 * forward_flops as f64
+    train_flops_per_sample_f(forward_flops as f64)
+}
+
+/// [`train_flops_per_sample`] for fractional (masked) forward FLOPs.
+pub fn train_flops_per_sample_f(forward_flops: f64) -> f64 {
+    3.0 * forward_flops
 }
 
 impl Trainer {
@@ -226,9 +231,12 @@ impl Trainer {
             model_cfg.build(input, classes, &device.clone().autodiff())?
         };
         let forward_flops = model.forward_flops();
+        let sparse_flops = forward_flops as f64;
         let total_steps = steps_per_epoch * cfg.epochs as u64;
         Ok(Self {
             optim: cfg.optimizer(),
+            pruner: None,
+            sparse_flops,
             model: Some(model),
             state: TrainState {
                 epoch: 0,
@@ -247,6 +255,53 @@ impl Trainer {
             eval_batcher,
             forward_flops,
         })
+    }
+
+    /// Attaches an online pruner: it builds its masks from the initial weights, which are
+    /// masked at once. Call before the first step.
+    pub fn set_pruner(&mut self, mut pruner: Box<dyn Pruner>) -> Result<(), TrainError> {
+        let layers = self.model().layers();
+        pruner.init(
+            self.model(),
+            &PruneInit {
+                layers: &layers,
+                total_steps: self.state.total_steps,
+                device: &self.device,
+            },
+        )?;
+        let factors = pruner.init_weight_scale();
+        if !factors.is_empty() {
+            let model = self.model.take().expect("trainer holds a model");
+            self.model = Some(crate::prune::scale_params(model, &factors));
+        }
+        self.pruner = Some(pruner);
+        self.reapply_masks();
+        Ok(())
+    }
+
+    /// The pruner, if any.
+    pub fn pruner(&self) -> Option<&dyn Pruner> {
+        self.pruner.as_deref()
+    }
+
+    /// The current masks, if a pruner is attached.
+    pub fn masks(&self) -> Option<&MaskSet> {
+        self.pruner.as_ref().and_then(|p| p.masks())
+    }
+
+    /// Masked forward FLOPs of one sample under the current masks.
+    pub fn sparse_forward_flops(&self) -> f64 {
+        self.sparse_flops
+    }
+
+    fn reapply_masks(&mut self) {
+        let layers = self.model().layers();
+        if let Some(m) = self.pruner.as_ref().and_then(|p| p.masks()) {
+            let model = self.model.take().expect("trainer holds a model");
+            self.model = Some(apply_masks(model, m));
+            self.optim.apply_masks(m);
+        }
+        self.sparse_flops = sparse_forward_flops(&layers, self.masks());
     }
 
     /// The model (with autodiff).
@@ -297,7 +352,6 @@ impl Trainer {
         }
         self.state.epoch += 1;
         self.state.samples_seen += seen as u64;
-        self.state.train_flops += train_flops_per_sample(self.forward_flops) * seen as f64;
         Ok(PassStats {
             loss: loss_sum / seen.max(1) as f64,
             accuracy: correct as f64 / seen.max(1) as f64,
@@ -325,10 +379,24 @@ impl Trainer {
             });
         }
         let correct = count_correct(out.logits.detach(), labels);
+        let n = out.features.dims()[0];
         let grads = GradientsParams::from_grads(loss.backward(), self.model());
-        let lr = cosine_lr(self.cfg.lr, self.state.step, self.state.total_steps);
+        let step = self.state.step;
+        if let Some(p) = self.pruner.as_mut() {
+            p.after_backward(step, self.model.as_ref().expect("model"), &grads);
+        }
+        let lr = cosine_lr(self.cfg.lr, step, self.state.total_steps);
         let model = self.model.take().expect("trainer holds a model");
-        self.model = Some(self.optim.step(lr, model, grads));
+        let masks = self.pruner.as_ref().and_then(|p| p.masks());
+        self.model = Some(self.optim.step(lr, model, grads, masks));
+        self.state.train_flops += train_flops_per_sample_f(self.sparse_flops) * n as f64;
+        let changed = match self.pruner.as_mut() {
+            Some(p) => p.after_step(step, self.model.as_ref().expect("model")),
+            None => false,
+        };
+        if changed {
+            self.reapply_masks();
+        }
         self.state.step += 1;
         Ok((loss_v, correct))
     }
@@ -373,12 +441,14 @@ impl Trainer {
             .into_record()
             .into_bytes()
             .map_err(|e| rec(format!("model record: {e:?}")))?;
-        let optim = self
-            .optim
-            .into_bytes()
-            .map_err(|e| rec(format!("optimizer record: {e:?}")))?;
+        let optim = self.optim.to_bytes();
+        let pruner = self
+            .pruner
+            .as_ref()
+            .map(|p| p.state_bytes())
+            .unwrap_or_default();
         let state = serde_json::to_vec(&self.state).map_err(|e| rec(e.to_string()))?;
-        Ok(checkpoint::pack(&[&state, &model, &optim]))
+        Ok(checkpoint::pack(&[&state, &model, &optim, &pruner]))
     }
 
     /// Writes a checkpoint atomically to `path`.
@@ -399,9 +469,9 @@ impl Trainer {
             path: path.display().to_string(),
             message,
         };
-        let [state, model, optim_bytes]: [Vec<u8>; 3] = sections
+        let [state, model, optim_bytes, pruner_bytes]: [Vec<u8>; 4] = sections
             .try_into()
-            .map_err(|s: Vec<Vec<u8>>| rec(format!("expected 3 sections, found {}", s.len())))?;
+            .map_err(|s: Vec<Vec<u8>>| rec(format!("expected 4 sections, found {}", s.len())))?;
         let state: TrainState =
             serde_json::from_slice(&state).map_err(|e| rec(format!("state: {e}")))?;
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model))
@@ -415,10 +485,22 @@ impl Trainer {
                 return Err(rec(format!("model record does not fit this model: {e:?}")));
             }
         }
-        let optim = std::mem::replace(&mut self.optim, self.cfg.optimizer());
-        self.optim = optim
-            .from_bytes(Bytes::from_bytes_vec(optim_bytes))
-            .map_err(|e| rec(format!("optimizer record: {e:?}")))?;
+        self.optim
+            .load_bytes(&optim_bytes, &self.device)
+            .map_err(|e| rec(format!("optimizer state: {e}")))?;
+        let layers = self.model().layers();
+        match self.pruner.as_mut() {
+            Some(p) => p
+                .load_state(&pruner_bytes, &layers)
+                .map_err(|e| rec(format!("pruner state: {e}")))?,
+            None if !pruner_bytes.is_empty() => {
+                return Err(rec(
+                    "the checkpoint holds pruner state but no pruner is attached".into(),
+                ));
+            }
+            None => {}
+        }
+        self.reapply_masks();
         self.state = state;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use swast_core::config::Config;
 use swast_core::events::VecSink;
 use swast_core::model::param_values;
-use swast_core::run::{RunError, RunOptions, Summary, files, load_run, run};
+use swast_core::run::{DenseOnly, RunError, RunOptions, Summary, files, load_run, run};
 
 fn dev() -> Device {
     Device::flex()
@@ -24,6 +24,7 @@ fn go(c: &Config, dir: &Path) -> Summary {
         dir,
         &RunOptions::default(),
         &mut VecSink::default(),
+        &DenseOnly,
     )
     .unwrap()
 }
@@ -48,7 +49,7 @@ fn lenet5_reaches_95_percent_on_embedded() {
 
 /// Every weight and running statistic of a run's last checkpoint, with its step count.
 fn weights(dir: &Path) -> (u64, Vec<(String, Vec<f32>)>) {
-    let (_, trainer, _) = load_run(dir, &dev()).unwrap();
+    let (_, trainer, _) = load_run(dir, &dev(), &DenseOnly).unwrap();
     (trainer.state().step, param_values(trainer.model()))
 }
 
@@ -109,6 +110,7 @@ fn resume_after_interruption_ends_in_the_same_weights() {
                 stop_after_epoch: Some(stop),
             },
             &mut VecSink::default(),
+            &DenseOnly,
         )
         .unwrap_err();
         assert!(matches!(e, RunError::Io { .. }), "{e}");
@@ -118,7 +120,15 @@ fn resume_after_interruption_ends_in_the_same_weights() {
     m.extend_from_slice(b"{\"event\":\"epoch_end\",\"epo");
     std::fs::write(cut.join(files::METRICS), m).unwrap();
     let mut events = VecSink::default();
-    let s_cut = run(&c, &dev(), &cut, &RunOptions::default(), &mut events).unwrap();
+    let s_cut = run(
+        &c,
+        &dev(),
+        &cut,
+        &RunOptions::default(),
+        &mut events,
+        &DenseOnly,
+    )
+    .unwrap();
     assert!(matches!(
         events.0[0],
         swast_core::events::Event::RunStart { start_epoch: 2, .. }
@@ -184,6 +194,7 @@ fn run_folder_contract() {
         &dir,
         &RunOptions::default(),
         &mut VecSink::default(),
+        &DenseOnly,
     )
     .unwrap_err();
     assert!(matches!(e, RunError::DifferentRun { .. }), "{e}");
@@ -206,6 +217,7 @@ fn corrupt_checkpoint_is_reported_and_kept() {
             stop_after_epoch: Some(1),
         },
         &mut VecSink::default(),
+        &DenseOnly,
     );
     let p = dir.join(files::CHECKPOINT);
     let mut b = std::fs::read(&p).unwrap();
@@ -218,6 +230,7 @@ fn corrupt_checkpoint_is_reported_and_kept() {
         &dir,
         &RunOptions::default(),
         &mut VecSink::default(),
+        &DenseOnly,
     )
     .unwrap_err();
     assert!(
@@ -241,6 +254,7 @@ fn unavailable_method_is_a_clear_error() {
         t.path(),
         &RunOptions::default(),
         &mut VecSink::default(),
+        &DenseOnly,
     )
     .unwrap_err();
     assert!(e.to_string().contains("swast-cut"), "{e}");
