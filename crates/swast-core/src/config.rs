@@ -117,6 +117,20 @@ pub struct CoresetConfig {
     pub interval: usize,
     /// Train with the selection's per-sample weights.
     pub weighted: bool,
+    /// Full-data warm-up epochs before the first selection; -1 = `ceil(T·fraction/2)`.
+    pub warmup: i64,
+    /// Score-based selectors pick per class with budgets proportional to class sizes.
+    pub per_class: bool,
+    /// Share of the highest-scoring samples skipped (score-based selectors, CCS's hard cut).
+    pub offset: f64,
+    /// Share of training after which EL2N keeps the lowest scores (SWaST's switch).
+    pub el2n_switch: f64,
+    /// Uncertainty measure: entropy | least-confidence | margin.
+    pub uncertainty: String,
+    /// GradMatch's ridge λ on the weights.
+    pub lambda: f64,
+    /// GradMatch-PB mini-batch size.
+    pub pb_batch: usize,
 }
 
 impl Default for CoresetConfig {
@@ -126,6 +140,13 @@ impl Default for CoresetConfig {
             fraction: 0.1,
             interval: 20,
             weighted: false,
+            warmup: -1,
+            per_class: true,
+            offset: 0.0,
+            el2n_switch: 0.5,
+            uncertainty: "entropy".into(),
+            lambda: 0.5,
+            pb_batch: 32,
         }
     }
 }
@@ -381,6 +402,36 @@ impl Config {
             return Err(ConfigError(format!(
                 "prune.begin ({}) must come before prune.end ({})",
                 self.prune.begin, self.prune.end
+            )));
+        }
+        if !["entropy", "least-confidence", "margin"].contains(&self.coreset.uncertainty.as_str()) {
+            return Err(ConfigError(format!(
+                "coreset.uncertainty must be entropy, least-confidence or margin, got `{}`",
+                self.coreset.uncertainty
+            )));
+        }
+        fraction_in("coreset.offset", self.coreset.offset, false, 0.0, 1.0, true)?;
+        fraction_in(
+            "coreset.el2n_switch",
+            self.coreset.el2n_switch,
+            false,
+            0.0,
+            1.0,
+            false,
+        )?;
+        if !(self.coreset.lambda.is_finite() && self.coreset.lambda >= 0.0) {
+            return Err(ConfigError(format!(
+                "coreset.lambda must be a non-negative number, got {}",
+                self.coreset.lambda
+            )));
+        }
+        if self.coreset.pb_batch == 0 {
+            return Err(ConfigError("coreset.pb_batch must be at least 1".into()));
+        }
+        if self.coreset.warmup < -1 {
+            return Err(ConfigError(format!(
+                "coreset.warmup must be -1 (automatic) or a number of epochs, got {}",
+                self.coreset.warmup
             )));
         }
         if self.coreset.interval == 0 {

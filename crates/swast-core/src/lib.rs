@@ -7,9 +7,11 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod coreset;
 pub mod events;
 pub mod model;
 pub mod optim;
+pub mod probe;
 pub mod prune;
 pub mod run;
 pub mod train;

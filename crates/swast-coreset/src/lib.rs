@@ -1,5 +1,30 @@
 //! # swast-coreset
 //!
-//! Coreset selection for swast (EL2N, forgetting, GradMatch, CRAIG, GLISTER, Moderate, …).
-//! Not implemented yet: this crate is a placeholder in the workspace until the coreset issue
-//! lands, and exports nothing.
+//! Coreset selection for swast, behind swast-core's [`Selector`] contract. Every selector
+//! works on a probe pass of the *current* model ([`swast_core::probe::Probe`]) and returns
+//! indices and per-sample weights; every score follows "higher = keep".
+//!
+//! | selector | paper | keeps |
+//! |---|---|---|
+//! | `el2n` | Paul et al., NeurIPS 2021 | high EL2N (hard) — low after `el2n_switch` of training (SWaST) |
+//! | `grand` | Paul et al., NeurIPS 2021 | large last-layer gradient norm |
+//! | `forgetting` | Toneva et al., ICLR 2019 | many forgetting events; never-learned first |
+//! | `uncertainty` | Coleman et al., ICLR 2020 | least confidence / small margin / high entropy |
+//! | `moderate` | Xia et al., ICLR 2023 | the band around the median distance to the class median |
+//! | `ccs` | Zheng et al., ICLR 2023 | stratified coverage over the EL2N range, hardest `offset` dropped |
+//! | `gradmatch` | Killamsetty et al., ICML 2021 | OMP match of the class gradient sum, per class, λ-ridge weights |
+//! | `gradmatch-pb` | idem, per-batch | OMP over mini-batch gradients |
+//! | `craig` | Mirzasoleiman et al., ICML 2020 | facility location on last-layer gradient distances, per class |
+//! | `glister` | Killamsetty et al., AAAI 2021 | one-step Taylor greedy on the validation loss |
+//! | `kcenter` | Sener & Savarese, ICLR 2018 | k-center greedy on features, per class |
+//! | `herding` | Welling, ICML 2009 | herding on features, per class |
+//! | `random` / `uniform` | — | uniform / uniform per class |
+
+pub mod greedy;
+pub mod omp;
+pub mod quota;
+pub mod scores;
+pub mod selectors;
+
+pub use selectors::{SelectorSettings, build};
+pub use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};

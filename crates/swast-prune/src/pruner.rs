@@ -374,7 +374,8 @@ impl Pruner for OnlinePruner {
             Algorithm::Gmp => {
                 let (t1, t2) = (self.step_at(self.s.begin), self.step_at(self.s.end));
                 let t = step + 1;
-                let due = t >= t1 && t <= t2 && ((t - t1).is_multiple_of(self.s.interval) || t == t2);
+                let due =
+                    t >= t1 && t <= t2 && ((t - t1).is_multiple_of(self.s.interval) || t == t2);
                 if !due {
                     return false;
                 }
