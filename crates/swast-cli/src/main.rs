@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use swast_core::burn::tensor::Device;
 use swast_core::config::Config;
+use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::{Event, EventSink};
 use swast_core::prune::{PruneError, Pruner, Scope};
 use swast_core::run::{Components, RunOptions, Summary, default_run_dir, run};
@@ -151,6 +152,9 @@ struct Parts;
 impl Components for Parts {
     fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
         swast_prune::build(&cfg.prune, scope, cfg.seed)
+    }
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
+        Ok(swast_coreset::build(&cfg.coreset))
     }
 }
 

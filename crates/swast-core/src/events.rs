@@ -58,6 +58,22 @@ pub enum Event {
         /// Share of zero weights over all prunable weights.
         sparsity: f64,
     },
+    /// A coreset was selected.
+    Selection {
+        /// 1-based round.
+        round: usize,
+        /// The (1-based) epoch it starts.
+        epoch: usize,
+        /// Samples selected.
+        size: usize,
+        /// Wall seconds of probe + selection.
+        seconds: f64,
+        /// FLOPs of probe + selection.
+        flops: f64,
+        /// Share of noisy labels in the coreset, when label noise is on.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        noisy_share: Option<f64>,
+    },
     /// A checkpoint was written.
     Checkpoint {
         /// The epoch it holds.

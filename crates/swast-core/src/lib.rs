@@ -14,6 +14,7 @@ pub mod optim;
 pub mod probe;
 pub mod prune;
 pub mod run;
+pub mod schedule;
 pub mod train;
 
 pub use burn;

@@ -3,14 +3,17 @@
 
 use crate::checkpoint::{self, CheckpointError};
 use crate::config::{Augment, Config, ConfigError, Method};
+use crate::coreset::{SelectContext, SelectError, Selector};
 use crate::events::{Event, EventSink, JsonlSink};
 use crate::model::{SwastModel, trainable_params};
 use crate::prune::{LayerSummary, PruneError, Pruner, Scope, global_sparsity};
+use crate::schedule::Schedule;
 use crate::train::{PassStats, TrainError, Trainer, train_flops_per_sample};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use swast_data::SeededRng;
 use swast_data::{Batcher, DataError, Dataset, apply_label_noise};
 
 /// File names inside a run folder.
@@ -25,6 +28,8 @@ pub mod files {
     pub const CHECKPOINT: &str = "checkpoint.bin";
     /// Per-layer mask summary at the end of a pruned run.
     pub const MASKS: &str = "masks.json";
+    /// One JSON file per selection round.
+    pub const CORESETS: &str = "coresets";
 }
 
 /// Where a run gets the pluggable parts that swast-core does not implement itself (pruners
@@ -32,6 +37,8 @@ pub mod files {
 pub trait Components {
     /// The pruner `cfg.prune` asks for, masking `scope`.
     fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError>;
+    /// The selector `cfg.coreset` asks for.
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError>;
 }
 
 /// No pluggable parts: only `method = "dense"` can run.
@@ -44,6 +51,15 @@ impl Components for DenseOnly {
             pruner: "none",
             message: format!(
                 "method `{}` needs a pruner, and none is wired in",
+                cfg.method.as_str()
+            ),
+        })
+    }
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
+        Err(SelectError {
+            selector: "none",
+            message: format!(
+                "method `{}` needs a selector, and none is wired in",
                 cfg.method.as_str()
             ),
         })
@@ -82,11 +98,16 @@ pub enum RunError {
         dir: PathBuf,
     },
     /// The method needs a part that is not in this build yet.
-    #[error("method `{0}` is not available yet: `dense` and `pruning-only` run in this version")]
+    #[error(
+        "method `{0}` is not available yet: `dense`, `coreset-only` and `pruning-only` run in this version"
+    )]
     MethodUnavailable(&'static str),
     /// The pruner could not be built.
     #[error(transparent)]
     Prune(#[from] PruneError),
+    /// The selector failed.
+    #[error(transparent)]
+    Select(#[from] SelectError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -132,6 +153,14 @@ pub struct Summary {
     pub params: usize,
     /// Share of zero weights over all prunable weights at the end.
     pub final_sparsity: f64,
+    /// Share of the training set in the last coreset (1 when training on all of it).
+    pub coreset_fraction: f64,
+    /// Selection rounds.
+    pub rounds: usize,
+    /// Wall seconds of probe passes and selections.
+    pub selection_seconds: f64,
+    /// FLOPs of probe passes and selections (included in `train_flops`).
+    pub selection_flops: f64,
     /// Prunable weights kept at the end.
     pub params_kept: usize,
     /// Training samples.
@@ -219,8 +248,23 @@ pub fn build_trainer(
         cfg.seed,
         device,
     )?;
+    // the run's real step count: coreset epochs have fewer steps
+    let schedule = schedule_of(cfg);
+    let (n, b) = (data.train.len(), cfg.train.batch_size);
+    let k = budget_of(cfg, n);
+    let total: u64 = (1..=cfg.train.epochs)
+        .map(|t| {
+            let m = if cfg.method == Method::CoresetOnly {
+                schedule.samples_at(t, n, k)
+            } else {
+                n
+            };
+            m.div_ceil(b) as u64
+        })
+        .sum();
+    trainer.set_total_steps(total);
     match cfg.method {
-        Method::Dense => {}
+        Method::Dense | Method::CoresetOnly => {}
         Method::PruningOnly => trainer.set_pruner(parts.pruner(cfg, Scope::All)?)?,
         m => return Err(RunError::MethodUnavailable(m.as_str())),
     }
@@ -254,7 +298,10 @@ pub fn run(
     parts: &dyn Components,
 ) -> Result<Summary, RunError> {
     cfg.validate()?;
-    if !matches!(cfg.method, Method::Dense | Method::PruningOnly) {
+    if !matches!(
+        cfg.method,
+        Method::Dense | Method::PruningOnly | Method::CoresetOnly
+    ) {
         return Err(RunError::MethodUnavailable(cfg.method.as_str()));
     }
     let resolved = cfg.to_toml();
@@ -281,8 +328,15 @@ pub fn run(
     let data = prepare_data(cfg)?;
     let mut trainer = build_trainer(cfg, &data, device, parts)?;
 
+    let mut selector: Option<Box<dyn Selector>> = match cfg.method {
+        Method::CoresetOnly => Some(parts.selector(cfg)?),
+        _ => None,
+    };
     if ckpt_path.exists() && config_path.exists() {
-        trainer.load_checkpoint(&ckpt_path)?;
+        let extra = trainer.load_checkpoint(&ckpt_path)?;
+        if let Some(s) = selector.as_mut() {
+            s.load_state(&extra)?;
+        }
         // drop whatever the interrupted session logged after its last checkpoint
         let keep = trainer.state().metrics_len;
         if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&metrics_path) {
@@ -315,8 +369,10 @@ pub fn run(
         },
         true,
     )?;
-    let view: Vec<usize> = (0..data.train.len()).collect();
+    let all: Vec<usize> = (0..data.train.len()).collect();
     let eval_batch = cfg.train.batch_size.max(256);
+    let schedule = schedule_of(cfg);
+    let budget = budget_of(cfg, data.train.len());
     let mut last_test = None;
     for epoch in start..epochs {
         if opts.stop_after_epoch.is_some_and(|s| epoch >= s) {
@@ -329,8 +385,34 @@ pub fn run(
             });
         }
         let t0 = Instant::now();
+        if let Some(sel) = selector.as_mut()
+            && schedule.selects_at(epoch + 1)
+        {
+            let e = select_round(
+                cfg,
+                &mut trainer,
+                sel.as_mut(),
+                &data,
+                budget,
+                eval_batch,
+                dir,
+            )?;
+            out.emit(&e, true)?;
+        }
         let lr = trainer.current_lr();
-        let tr: PassStats = trainer.train_epoch(&data.train, &view)?;
+        let coreset = trainer.state().coreset.clone();
+        let (view, weights) = match &coreset {
+            Some(c) => (
+                c.indices.as_slice(),
+                cfg.coreset.weighted.then_some(c.weights.as_slice()),
+            ),
+            None => (all.as_slice(), None),
+        };
+        let observer = match selector.as_mut() {
+            Some(s) if s.observes() => Some(s.as_mut() as &mut dyn Selector),
+            _ => None,
+        };
+        let tr: PassStats = trainer.train_epoch(&data.train, view, weights, observer)?;
         let te = trainer.evaluate(&data.test, eval_batch);
         let va = data
             .val
@@ -342,7 +424,7 @@ pub fn run(
             &Event::EpochEnd {
                 epoch: epoch + 1,
                 epochs,
-                phase: "full".into(),
+                phase: if coreset.is_some() { "coreset" } else { "full" }.into(),
                 train_loss: tr.loss,
                 train_accuracy: tr.accuracy,
                 test_loss: te.loss,
@@ -357,7 +439,11 @@ pub fn run(
             true,
         )?;
         trainer.state_mut().metrics_len = out.metrics.len().map_err(io_err(&metrics_path))?;
-        trainer.save_checkpoint(&ckpt_path)?;
+        let extra = selector
+            .as_ref()
+            .map(|s| s.state_bytes())
+            .unwrap_or_default();
+        trainer.save_checkpoint(&ckpt_path, &extra)?;
         out.emit(
             &Event::Checkpoint {
                 epoch: epoch + 1,
@@ -412,6 +498,13 @@ pub fn run(
         forward_flops: trainer.forward_flops(),
         params: trainable_params(trainer.model()),
         final_sparsity,
+        coreset_fraction: st
+            .coreset
+            .as_ref()
+            .map_or(1.0, |c| c.indices.len() as f64 / data.train.len() as f64),
+        rounds: st.rounds,
+        selection_seconds: st.selection_seconds,
+        selection_flops: st.selection_flops,
         params_kept,
         train_samples: data.train.len(),
         test_samples: data.test.len(),
@@ -444,6 +537,128 @@ impl Outputs<'_> {
         }
         self.sink.emit(e).map_err(io_err(Path::new("<event sink>")))
     }
+}
+
+/// The selection schedule of a config.
+pub fn schedule_of(cfg: &Config) -> Schedule {
+    let warmup = usize::try_from(cfg.coreset.warmup).ok();
+    Schedule::literal(
+        cfg.train.epochs,
+        cfg.coreset.fraction,
+        cfg.coreset.interval,
+        warmup,
+    )
+}
+
+/// The coreset size for a training set of `n`: `round(fraction·n)`, at least 1.
+pub fn budget_of(cfg: &Config, n: usize) -> usize {
+    ((cfg.coreset.fraction * n as f64).round() as usize).clamp(1, n.max(1))
+}
+
+/// One selection round: probe the training set (and the validation set when the selector
+/// needs it) with the current model, select, charge the cost to the run, store the coreset in
+/// the trainer's state and its indices under `dir/coresets/`.
+#[allow(clippy::too_many_arguments)]
+fn select_round(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    sel: &mut dyn Selector,
+    data: &PreparedData,
+    budget: usize,
+    eval_batch: usize,
+    dir: &Path,
+) -> Result<Event, RunError> {
+    let t0 = Instant::now();
+    let all: Vec<usize> = (0..data.train.len()).collect();
+    let probe = trainer.probe(&data.train, &all, eval_batch);
+    let val_probe = match (sel.needs_validation(), data.val.as_ref()) {
+        (true, Some(v)) => Some(trainer.probe(v, &(0..v.len()).collect::<Vec<_>>(), eval_batch)),
+        (true, None) => {
+            return Err(SelectError {
+                selector: sel.name(),
+                message: "needs a validation split: set data.val_fraction (e.g. 0.1)".into(),
+            }
+            .into());
+        }
+        (false, _) => None,
+    };
+    let round = trainer.state().rounds + 1;
+    let epoch = trainer.state().epoch;
+    let ctx = SelectContext {
+        probe: &probe,
+        val: val_probe.as_ref(),
+        budget,
+        epoch,
+        total_epochs: cfg.train.epochs,
+    };
+    let mut rng = SeededRng::stream(cfg.seed, &format!("select-{round}"));
+    let c = sel.select(&ctx, &mut rng)?;
+    let flops = probe.flops + val_probe.as_ref().map_or(0.0, |v| v.flops) + c.flops;
+    let seconds = t0.elapsed().as_secs_f64();
+    let noisy_share = data.train.noise().map(|n| {
+        let noisy: std::collections::HashSet<u32> = n.noisy_ids.iter().copied().collect();
+        let hits = c
+            .indices
+            .iter()
+            .filter(|&&i| noisy.contains(&data.train.ids()[i]))
+            .count();
+        hits as f64 / c.indices.len().max(1) as f64
+    });
+    let record = RoundRecord {
+        round,
+        epoch: epoch + 1,
+        selector: sel.name().into(),
+        size: c.indices.len(),
+        seconds,
+        flops,
+        noisy_share,
+        ids: c.indices.iter().map(|&i| data.train.ids()[i]).collect(),
+        indices: c.indices.clone(),
+        weights: c.weights.clone(),
+    };
+    let rounds_dir = dir.join(files::CORESETS);
+    std::fs::create_dir_all(&rounds_dir).map_err(io_err(&rounds_dir))?;
+    let json = serde_json::to_vec(&record).expect("round serializes");
+    checkpoint::write_atomic(&rounds_dir.join(format!("round-{round:03}.json")), &json)?;
+    let st = trainer.state_mut();
+    st.rounds = round;
+    st.selection_seconds += seconds;
+    st.selection_flops += flops;
+    st.train_flops += flops;
+    st.coreset = Some(c);
+    Ok(Event::Selection {
+        round,
+        epoch: epoch + 1,
+        size: record.size,
+        seconds,
+        flops,
+        noisy_share,
+    })
+}
+
+/// What `coresets/round-NNN.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    /// 1-based round.
+    pub round: usize,
+    /// The (1-based) epoch it starts.
+    pub epoch: usize,
+    /// Selector name.
+    pub selector: String,
+    /// Samples selected.
+    pub size: usize,
+    /// Wall seconds of probe + selection.
+    pub seconds: f64,
+    /// FLOPs of probe + selection.
+    pub flops: f64,
+    /// Share of samples with a corrupted label, when label noise is on.
+    pub noisy_share: Option<f64>,
+    /// Stable sample ids.
+    pub ids: Vec<u32>,
+    /// Training-set indices.
+    pub indices: Vec<usize>,
+    /// Per-sample weights.
+    pub weights: Vec<f32>,
 }
 
 /// The default run folder of a config: `runs/<name>-<hash>/seed-<seed>` under `root`.

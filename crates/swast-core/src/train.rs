@@ -2,14 +2,16 @@
 //! rate, cross-entropy, evaluation, and checkpoints that resume bit-exactly.
 
 use crate::checkpoint::{self, CheckpointError};
+use crate::coreset::{Coreset, Selector};
 use crate::model::{ModelConfig, ModelError, Network, SwastModel};
 use crate::optim::{MaskedSgd, SgdSettings};
+use crate::probe::Probe;
 use crate::prune::{MaskSet, PruneInit, Pruner, apply_masks, sparse_forward_flops};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use swast_data::{Batcher, Dataset, SeededRng, epoch_batches};
@@ -118,6 +120,29 @@ pub struct TrainState {
     pub wall_seconds: f64,
     /// Length of `metrics.jsonl` when this state was saved; a resume truncates the file to it.
     pub metrics_len: u64,
+    /// The coreset trained on since the last selection (`None` = the full training set).
+    #[serde(default)]
+    pub coreset: Option<Coreset>,
+    /// Selection rounds so far.
+    #[serde(default)]
+    pub rounds: usize,
+    /// Wall seconds spent in probe passes and selections.
+    #[serde(default)]
+    pub selection_seconds: f64,
+    /// FLOPs of probe passes and selections (also included in `train_flops`).
+    #[serde(default)]
+    pub selection_flops: f64,
+}
+
+/// What one training step reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutput {
+    /// The batch loss (weighted mean when weights were given).
+    pub loss: f64,
+    /// Rows classified correctly before the step.
+    pub correct: usize,
+    /// Per-row correctness, when asked for.
+    pub per_sample: Option<Vec<bool>>,
 }
 
 /// Loss and accuracy over a pass.
@@ -248,6 +273,10 @@ impl Trainer {
                 train_flops: 0.0,
                 wall_seconds: 0.0,
                 metrics_len: 0,
+                coreset: None,
+                rounds: 0,
+                selection_seconds: 0.0,
+                selection_flops: 0.0,
             },
             cfg,
             device,
@@ -255,6 +284,13 @@ impl Trainer {
             eval_batcher,
             forward_flops,
         })
+    }
+
+    /// Sets the number of optimizer steps the whole run takes (for the cosine schedule and
+    /// the pruners' timing) when it differs from `epochs × steps_per_epoch`, as on coresets.
+    /// Call before [`Trainer::set_pruner`] and the first step.
+    pub fn set_total_steps(&mut self, steps: u64) {
+        self.state.total_steps = steps;
     }
 
     /// Attaches an online pruner: it builds its masks from the initial weights, which are
@@ -331,23 +367,43 @@ impl Trainer {
 
     /// Trains one epoch over the samples of `train` listed in `view`, shuffled. Returns the
     /// epoch's mean loss and accuracy (measured on the training batches as they were seen).
+    ///
+    /// `weights` (one per `view` entry) turns the loss into the weighted mean
+    /// `Σ wᵢℓᵢ / Σ wᵢ`; `observer` receives each batch's per-sample correctness (forgetting
+    /// events).
     pub fn train_epoch(
         &mut self,
         train: &Dataset,
         view: &[usize],
+        weights: Option<&[f32]>,
+        mut observer: Option<&mut dyn Selector>,
     ) -> Result<PassStats, TrainError> {
         let ad = self.device.clone().autodiff();
-        let chunks = epoch_batches(view, self.cfg.batch_size, Some(&mut self.state.shuffle_rng));
+        let positions: Vec<usize> = (0..view.len()).collect();
+        let chunks = epoch_batches(
+            &positions,
+            self.cfg.batch_size,
+            Some(&mut self.state.shuffle_rng),
+        );
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
-        for idx in chunks {
+        for pos in chunks {
+            let idx: Vec<usize> = pos.iter().map(|&p| view[p]).collect();
             let aug = self
                 .train_batcher
                 .augments()
                 .then_some(&mut self.state.augment_rng);
             let batch = self.train_batcher.batch(train, &idx, aug, &ad);
-            let (loss, ok) = self.train_step(batch.images, batch.labels)?;
-            loss_sum += loss * idx.len() as f64;
-            correct += ok;
+            let w = weights.map(|w| {
+                let v: Vec<f32> = pos.iter().map(|&p| w[p]).collect();
+                Tensor::<1>::from_data(TensorData::new(v, [pos.len()]), &ad)
+            });
+            let out =
+                self.train_step_weighted(batch.images, batch.labels, w, observer.is_some())?;
+            if let (Some(o), Some(c)) = (observer.as_deref_mut(), out.per_sample.as_ref()) {
+                o.observe(&idx, c);
+            }
+            loss_sum += out.loss * idx.len() as f64;
+            correct += out.correct;
             seen += idx.len();
         }
         self.state.epoch += 1;
@@ -367,9 +423,36 @@ impl Trainer {
         images: Tensor<4>,
         labels: Tensor<1, burn::tensor::Int>,
     ) -> Result<(f64, usize), TrainError> {
-        let ce = CrossEntropyLossConfig::new().init(&images.device());
+        let o = self.train_step_weighted(images, labels, None, false)?;
+        Ok((o.loss, o.correct))
+    }
+
+    /// [`Trainer::train_step`] with optional per-sample loss weights, optionally returning
+    /// per-sample correctness.
+    pub fn train_step_weighted(
+        &mut self,
+        images: Tensor<4>,
+        labels: Tensor<1, burn::tensor::Int>,
+        weights: Option<Tensor<1>>,
+        per_sample: bool,
+    ) -> Result<StepOutput, TrainError> {
         let out = self.model().forward_output(images);
-        let loss = ce.forward(out.logits.clone(), labels.clone());
+        let [n, _] = out.logits.dims();
+        let loss = match weights {
+            None => CrossEntropyLossConfig::new()
+                .init(&out.logits.device())
+                .forward(out.logits.clone(), labels.clone()),
+            Some(w) => {
+                // Σ wᵢ·(−log softmax(zᵢ)[yᵢ]) / Σ wᵢ
+                let logp = burn::tensor::activation::log_softmax(out.logits.clone(), 1);
+                let nll = logp
+                    .gather(1, labels.clone().reshape([n, 1]))
+                    .reshape([n])
+                    .neg();
+                let total = w.clone().sum().clamp_min(1e-12);
+                (nll * w).sum().div(total)
+            }
+        };
         let loss_v = f64::from(loss.clone().into_scalar::<f32>());
         if !loss_v.is_finite() {
             return Err(TrainError::Diverged {
@@ -378,8 +461,15 @@ impl Trainer {
                 loss: loss_v,
             });
         }
-        let correct = count_correct(out.logits.detach(), labels);
-        let n = out.features.dims()[0];
+        let logits = out.logits.detach();
+        let pred = logits.argmax(1).reshape([n]).equal(labels);
+        let per_sample = per_sample.then(|| {
+            pred.clone()
+                .into_data()
+                .iter::<bool>()
+                .collect::<Vec<bool>>()
+        });
+        let correct = pred.int().sum().into_scalar::<i64>() as usize;
         let grads = GradientsParams::from_grads(loss.backward(), self.model());
         let step = self.state.step;
         if let Some(p) = self.pruner.as_mut() {
@@ -398,7 +488,26 @@ impl Trainer {
             self.reapply_masks();
         }
         self.state.step += 1;
-        Ok((loss_v, correct))
+        Ok(StepOutput {
+            loss: loss_v,
+            correct,
+            per_sample,
+        })
+    }
+
+    /// The probe pass of the current model over `indices` of `ds` (evaluation batcher, no
+    /// autodiff), its FLOPs at the current sparsity.
+    pub fn probe(&self, ds: &Dataset, indices: &[usize], batch: usize) -> Probe {
+        let mut p = crate::probe::probe(
+            self.model(),
+            ds,
+            indices,
+            &self.eval_batcher,
+            &self.device,
+            batch,
+        );
+        p.flops = self.sparse_flops * indices.len() as f64;
+        p
     }
 
     /// The learning rate the next step will use.
@@ -430,7 +539,7 @@ impl Trainer {
     }
 
     /// Serializes model, optimizer and state into the checkpoint container.
-    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, TrainError> {
+    pub fn checkpoint_bytes(&self, extra: &[u8]) -> Result<Vec<u8>, TrainError> {
         let rec = |message: String| TrainError::Record {
             path: "<memory>".into(),
             message,
@@ -448,30 +557,38 @@ impl Trainer {
             .map(|p| p.state_bytes())
             .unwrap_or_default();
         let state = serde_json::to_vec(&self.state).map_err(|e| rec(e.to_string()))?;
-        Ok(checkpoint::pack(&[&state, &model, &optim, &pruner]))
+        Ok(checkpoint::pack(&[&state, &model, &optim, &pruner, extra]))
     }
 
     /// Writes a checkpoint atomically to `path`.
-    pub fn save_checkpoint(&self, path: &Path) -> Result<(), TrainError> {
-        checkpoint::write_atomic(path, &self.checkpoint_bytes()?)?;
+    ///
+    /// `extra` is stored as is (the caller's own state, e.g. a selector's history).
+    pub fn save_checkpoint(&self, path: &Path, extra: &[u8]) -> Result<(), TrainError> {
+        checkpoint::write_atomic(path, &self.checkpoint_bytes(extra)?)?;
         Ok(())
     }
 
     /// Restores model, optimizer and state from the checkpoint at `path` (written by a
     /// trainer built with the same model config and data).
-    pub fn load_checkpoint(&mut self, path: &Path) -> Result<(), TrainError> {
+    ///
+    /// Returns the `extra` bytes given to [`Trainer::save_checkpoint`].
+    pub fn load_checkpoint(&mut self, path: &Path) -> Result<Vec<u8>, TrainError> {
         let sections = checkpoint::read(path)?;
         self.restore_sections(path, sections)
     }
 
-    fn restore_sections(&mut self, path: &Path, sections: Vec<Vec<u8>>) -> Result<(), TrainError> {
+    fn restore_sections(
+        &mut self,
+        path: &Path,
+        sections: Vec<Vec<u8>>,
+    ) -> Result<Vec<u8>, TrainError> {
         let rec = |message: String| TrainError::Record {
             path: path.display().to_string(),
             message,
         };
-        let [state, model, optim_bytes, pruner_bytes]: [Vec<u8>; 4] = sections
+        let [state, model, optim_bytes, pruner_bytes, extra]: [Vec<u8>; 5] = sections
             .try_into()
-            .map_err(|s: Vec<Vec<u8>>| rec(format!("expected 4 sections, found {}", s.len())))?;
+            .map_err(|s: Vec<Vec<u8>>| rec(format!("expected 5 sections, found {}", s.len())))?;
         let state: TrainState =
             serde_json::from_slice(&state).map_err(|e| rec(format!("state: {e}")))?;
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model))
@@ -502,7 +619,7 @@ impl Trainer {
         }
         self.reapply_masks();
         self.state = state;
-        Ok(())
+        Ok(extra)
     }
 
     /// A weight checksum (sum and sum of squares of all float parameters), for tests and logs.

@@ -130,8 +130,8 @@ pub fn k_center(points: &[f32], dim: usize, k: usize) -> Vec<usize> {
             .max_by(|&a, &b| mind[a].total_cmp(&mind[b]).then(b.cmp(&a)))
             .expect("n > 0");
         sel.push(far);
-        for i in 0..n {
-            mind[i] = mind[i].min(dist2(p(i), p(far)));
+        for (i, m) in mind.iter_mut().enumerate() {
+            *m = m.min(dist2(p(i), p(far)));
         }
         mind[far] = f32::NEG_INFINITY;
         for &s in &sel {
@@ -169,8 +169,8 @@ pub fn herding(points: &[f32], dim: usize, k: usize) -> Vec<usize> {
         let i = best.1;
         used[i] = true;
         sel.push(i);
-        for d in 0..dim {
-            sum[d] += p(i)[d];
+        for (s, x) in sum.iter_mut().zip(p(i)) {
+            *s += x;
         }
     }
     sel

@@ -6,10 +6,11 @@ use burn::tensor::Device;
 use proptest::prelude::*;
 use std::collections::HashMap;
 use swast_core::config::{Config, Distribution, PruneConfig, PrunerName};
+use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::VecSink;
 use swast_core::model::{Arch, ModelConfig, SwastModel};
 use swast_core::prune::{Density, PruneError, Pruner, Scope, weight_values};
-use swast_core::run::{Components, RunOptions, files, load_run, run};
+use swast_core::run::{Components, DenseOnly, RunOptions, files, load_run, run};
 use swast_core::train::{TrainConfig, Trainer};
 use swast_data::{Batcher, Dataset, Normalization, Pixels, SeededRng};
 use swast_prune::distribution::densities;
@@ -22,6 +23,9 @@ struct Parts;
 impl Components for Parts {
     fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
         swast_prune::build(&cfg.prune, scope, cfg.seed)
+    }
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
+        DenseOnly.selector(cfg)
     }
 }
 
@@ -99,7 +103,7 @@ proptest! {
         let data = toy_data(seed);
         let view: Vec<usize> = (0..data.len()).collect();
         for _ in 0..5 {
-            t.train_epoch(&data, &view).unwrap();
+            t.train_epoch(&data, &view, None, None).unwrap();
             zeros_match_masks(&t)?;
         }
     }
@@ -113,7 +117,7 @@ proptest! {
         let data = toy_data(seed);
         let view: Vec<usize> = (0..data.len()).collect();
         for _ in 0..6 {
-            t.train_epoch(&data, &view).unwrap();
+            t.train_epoch(&data, &view, None, None).unwrap();
             let kept: Vec<usize> = t.masks().unwrap().layers().iter().map(|l| l.kept()).collect();
             prop_assert_eq!(&kept, &kept0);
             zeros_match_masks(&t)?;
@@ -152,9 +156,9 @@ fn pruner_state_round_trips_masks_bit_exactly() {
     let mut t = trainer(&cfg, 9, 5e-4);
     let data = toy_data(9);
     let view: Vec<usize> = (0..data.len()).collect();
-    t.train_epoch(&data, &view).unwrap();
+    t.train_epoch(&data, &view, None, None).unwrap();
     let tmp = tempfile_path();
-    t.save_checkpoint(&tmp).unwrap();
+    t.save_checkpoint(&tmp, &[]).unwrap();
     let mut fresh = trainer(&cfg, 9, 5e-4);
     let before: Vec<Vec<bool>> = fresh
         .masks()
