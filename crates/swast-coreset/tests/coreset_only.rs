@@ -9,6 +9,10 @@ use swast_core::events::{Event, VecSink};
 use swast_core::prune::{PruneError, Pruner, Scope};
 use swast_core::run::{Components, DenseOnly, RoundRecord, RunOptions, files, load_run, run};
 
+/// The two tests train concurrently otherwise; bit-exact comparisons are made with the
+/// machine's cores to themselves.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct Parts;
 impl Components for Parts {
     fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
@@ -41,6 +45,7 @@ fn base(selector: &str) -> Vec<String> {
 
 #[test]
 fn coreset_only_runs_for_every_selector() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = std::env::temp_dir().join(format!("swast-coreset-e2e-{}", std::process::id()));
     for sel in [
         "el2n",
@@ -112,6 +117,7 @@ fn coreset_only_runs_for_every_selector() {
 
 #[test]
 fn coreset_only_resume_is_exact_with_forgetting_state() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut sets = base("forgetting");
     sets.push("data.label_noise=0.2".into());
     let c = cfg(&sets);
