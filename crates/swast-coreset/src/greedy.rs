@@ -1,5 +1,7 @@
-//! Greedy subset algorithms on vectors: facility location with lazy greedy (CRAIG),
+//! Greedy subset algorithms on vectors: facility location by stochastic greedy (CRAIG),
 //! k-center greedy and herding.
+
+use swast_data::SeededRng;
 
 /// Squared Euclidean distance.
 #[inline]
@@ -21,13 +23,22 @@ pub struct FacilityResult {
 }
 
 /// Maximises the facility-location function `F(S) = Σ_i max_{s∈S} sim(i, s)` with
-/// `sim = C − ‖x_i − x_s‖` (`C` the largest distance, so `sim ≥ 0`) by lazy greedy
-/// (Minoux 1978), over `points` (each of width `dim`), selecting `k`.
-pub fn facility_location(points: &[f32], dim: usize, k: usize) -> FacilityResult {
+/// `sim = C − ‖x_i − x_s‖` (`C` the largest distance, so `sim ≥ 0`) over `points` (each of
+/// width `dim`), selecting `k`, by stochastic greedy (Mirzasoleiman et al., AAAI 2015, as in
+/// CRAIG's implementation): each step evaluates `⌈(n/k)·ln(1/ε)⌉` random remaining
+/// candidates (all of them when that is at least the remaining count, i.e. exact greedy on
+/// small sets) and adds the best; `(1 − 1/e − ε)` of the optimum in expectation.
+pub fn facility_location(
+    points: &[f32],
+    dim: usize,
+    k: usize,
+    epsilon: f64,
+    rng: &mut SeededRng,
+) -> FacilityResult {
     let n = points.len() / dim.max(1);
     let k = k.min(n);
     let p = |i: usize| &points[i * dim..(i + 1) * dim];
-    // pairwise distances, row-major n×n (per class, so n is a class size)
+    // pairwise distances, row-major n×n (per class, so n is a class size); symmetric
     let mut d = vec![0f32; n * n];
     let mut max_d = 0f32;
     for i in 0..n {
@@ -40,46 +51,62 @@ pub fn facility_location(points: &[f32], dim: usize, k: usize) -> FacilityResult
     }
     let c = max_d + 1e-6;
     let mut best = vec![0f32; n]; // current max sim of each point to S
+    // gain of adding j: Σ_i max(0, sim(i, j) − best_i), reading row j (contiguous)
     let gain = |j: usize, best: &[f32]| -> f64 {
-        (0..n)
-            .map(|i| f64::from(((c - d[i * n + j]) - best[i]).max(0.0)))
-            .sum()
+        let row = &d[j * n..(j + 1) * n];
+        f64::from(
+            row.iter()
+                .zip(best)
+                .map(|(&dij, &b)| ((c - dij) - b).max(0.0))
+                .sum::<f32>(),
+        )
     };
-    // lazy greedy: a max-heap of stale upper bounds
-    let mut heap: std::collections::BinaryHeap<(OrdF64, std::cmp::Reverse<usize>)> = (0..n)
-        .map(|j| (OrdF64(gain(j, &best)), std::cmp::Reverse(j)))
-        .collect();
-    let mut evals = (n * n) as u64 * 2;
+    let sample = if k == 0 {
+        0
+    } else {
+        ((n as f64 / k as f64) * (1.0 / epsilon.clamp(1e-12, 1.0)).ln()).ceil() as usize
+    };
+    let mut remaining: Vec<usize> = (0..n).collect();
+    let mut evals = (n * n) as u64;
     let (mut selected, mut values, mut value) = (Vec::with_capacity(k), Vec::with_capacity(k), 0.0);
-    while selected.len() < k {
-        let Some((OrdF64(bound), std::cmp::Reverse(j))) = heap.pop() else {
-            break;
-        };
-        let fresh = gain(j, &best);
-        evals += n as u64;
-        let next = heap.peek().map_or(f64::NEG_INFINITY, |(OrdF64(b), _)| *b);
-        if fresh + 1e-12 >= next || fresh >= bound {
-            selected.push(j);
-            value += fresh;
-            values.push(value);
-            for i in 0..n {
-                best[i] = best[i].max(c - d[i * n + j]);
+    while selected.len() < k && !remaining.is_empty() {
+        let m = sample.max(1).min(remaining.len());
+        if m < remaining.len() {
+            for i in 0..m {
+                let j = i + rng.below(remaining.len() - i);
+                remaining.swap(i, j);
             }
-        } else {
-            heap.push((OrdF64(fresh), std::cmp::Reverse(j)));
+        }
+        let (mut bi, mut bg) = (0usize, f64::NEG_INFINITY);
+        for (slot, &j) in remaining[..m].iter().enumerate() {
+            let g = gain(j, &best);
+            // ties to the lower point index, so exact greedy is deterministic
+            if g > bg || (g == bg && j < remaining[bi]) {
+                (bi, bg) = (slot, g);
+            }
+        }
+        evals += (m * n) as u64;
+        let j = remaining.swap_remove(bi);
+        selected.push(j);
+        value += bg;
+        values.push(value);
+        for (b, &dij) in best.iter_mut().zip(&d[j * n..(j + 1) * n]) {
+            *b = b.max(c - dij);
+        }
+    }
+    // cluster sizes: each point goes to its nearest medoid (the first on ties)
+    let mut nearest = vec![(f32::INFINITY, 0usize); n];
+    for (s, &j) in selected.iter().enumerate() {
+        for (nb, &dij) in nearest.iter_mut().zip(&d[j * n..(j + 1) * n]) {
+            if dij < nb.0 {
+                *nb = (dij, s);
+            }
         }
     }
     let mut weights = vec![0f32; selected.len()];
-    for i in 0..n {
-        let (mut arg, mut bd) = (0, f32::INFINITY);
-        for (s, &j) in selected.iter().enumerate() {
-            if d[i * n + j] < bd {
-                bd = d[i * n + j];
-                arg = s;
-            }
-        }
-        if !selected.is_empty() {
-            weights[arg] += 1.0;
+    if !selected.is_empty() {
+        for (_, s) in nearest {
+            weights[s] += 1.0;
         }
     }
     FacilityResult {
@@ -87,20 +114,6 @@ pub fn facility_location(points: &[f32], dim: usize, k: usize) -> FacilityResult
         weights,
         values,
         evals,
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct OrdF64(f64);
-impl Eq for OrdF64 {}
-impl PartialOrd for OrdF64 {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for OrdF64 {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&o.0)
     }
 }
 
@@ -192,7 +205,7 @@ mod tests {
         let pts = [
             0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 9.0, 9.0, 10.0, 9.0, 9.0, 11.0, 10.0, 12.0,
         ];
-        let r = facility_location(&pts, 2, 2);
+        let r = facility_location(&pts, 2, 2, 0.01, &mut SeededRng::new(0));
         assert_eq!(r.selected, [3, 0]);
         assert_eq!(r.weights, [4.0, 3.0]);
         assert!((r.values[0] - 67.009_954).abs() < 1e-3, "{:?}", r.values);
@@ -204,7 +217,7 @@ mod tests {
         fn facility_value_never_decreases(
             pts in proptest::collection::vec(-5.0f32..5.0, 6..80), k in 1usize..20
         ) {
-            let r = facility_location(&pts, 2, k);
+            let r = facility_location(&pts, 2, k, 0.01, &mut SeededRng::new(k as u64));
             for w in r.values.windows(2) {
                 prop_assert!(w[1] >= w[0] - 1e-9);
             }

@@ -259,7 +259,7 @@ impl ConfiguredSelector {
         .sorted()
     }
 
-    fn craig(&self, p: &Probe, budget: usize) -> Coreset {
+    fn craig(&self, p: &Probe, budget: usize, rng: &mut SeededRng) -> Coreset {
         let (mut idx, mut w, mut evals) = (Vec::new(), Vec::new(), 0u64);
         for (rows, q) in per_class(p, budget) {
             if q == 0 {
@@ -267,7 +267,7 @@ impl ConfiguredSelector {
             }
             // CRAIG's proxy: distances between last-layer (logit) gradients p − y
             let pts: Vec<f32> = rows.iter().flat_map(|&r| p.error(r)).collect();
-            let r = facility_location(&pts, p.classes, q);
+            let r = facility_location(&pts, p.classes, q, 0.01, rng);
             evals += r.evals;
             idx.extend(r.selected.iter().map(|&s| rows[s]));
             w.extend(r.weights);
@@ -469,7 +469,7 @@ impl Selector for ConfiguredSelector {
             SelectorName::Ccs => Coreset::unweighted(self.ccs(p, budget, rng)),
             SelectorName::Gradmatch => self.gradmatch(p, budget, rng),
             SelectorName::GradmatchPb => self.gradmatch_pb(p, budget, rng),
-            SelectorName::Craig => self.craig(p, budget),
+            SelectorName::Craig => self.craig(p, budget, rng),
             SelectorName::Kcenter => self.on_features(p, budget, k_center),
             SelectorName::Herding => self.on_features(p, budget, herding),
             SelectorName::Glister => {

@@ -45,7 +45,9 @@ fn base(selector: &str) -> Vec<String> {
 
 #[test]
 fn coreset_only_runs_for_every_selector() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = std::env::temp_dir().join(format!("swast-coreset-e2e-{}", std::process::id()));
     for sel in [
         "el2n",
@@ -117,7 +119,9 @@ fn coreset_only_runs_for_every_selector() {
 
 #[test]
 fn coreset_only_resume_is_exact_with_forgetting_state() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut sets = base("forgetting");
     sets.push("data.label_noise=0.2".into());
     let c = cfg(&sets);
