@@ -5,12 +5,11 @@ use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use swast_cli::Parts;
 use swast_core::burn::tensor::Device;
 use swast_core::config::Config;
-use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::{Event, EventSink};
-use swast_core::prune::{PruneError, Pruner, Scope};
-use swast_core::run::{Components, RunOptions, Summary, default_run_dir, run};
+use swast_core::run::{RunOptions, Summary, default_run_dir, run};
 use swast_data::{DatasetName, NoiseKind, apply_label_noise};
 
 #[derive(Parser, Debug)]
@@ -143,18 +142,6 @@ fn parse_device(name: &str) -> Result<Device> {
         _ => bail!(
             "unknown device `{name}`: expected flex, tch-cpu, tch-cuda[:N], wgpu[:N] or cuda[:N]"
         ),
-    }
-}
-
-/// The concrete pruners and selectors this binary wires into the run loop.
-struct Parts;
-
-impl Components for Parts {
-    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
-        swast_prune::build(&cfg.prune, scope, cfg.seed)
-    }
-    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
-        Ok(swast_coreset::build(&cfg.coreset))
     }
 }
 

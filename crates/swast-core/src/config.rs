@@ -131,6 +131,8 @@ pub struct CoresetConfig {
     pub lambda: f64,
     /// GradMatch-PB mini-batch size.
     pub pb_batch: usize,
+    /// Selection schedule: literal (Algorithm 1) | cords (GradMatch's warm start).
+    pub schedule: crate::schedule::ScheduleKind,
 }
 
 impl Default for CoresetConfig {
@@ -147,6 +149,7 @@ impl Default for CoresetConfig {
             uncertainty: "entropy".into(),
             lambda: 0.5,
             pb_batch: 32,
+            schedule: crate::schedule::ScheduleKind::Literal,
         }
     }
 }
@@ -266,6 +269,31 @@ impl Default for PreserveConfig {
     }
 }
 
+/// The `[guard]` table: the critical double-loss guard (beyond the paper).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GuardConfig {
+    /// Watch each selection + pruning round and roll back a collapse.
+    pub enabled: bool,
+    /// Largest tolerated drop of accuracy on the stored coreset over a round (absolute).
+    pub threshold: f64,
+    /// Retries of one round before its result is kept anyway.
+    pub max_retries: usize,
+    /// A retry multiplies the coreset fraction by this (capped at 1): a gentler step.
+    pub growth: f64,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            threshold: 0.2,
+            max_retries: 1,
+            growth: 1.5,
+        }
+    }
+}
+
 /// A whole run's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -290,6 +318,8 @@ pub struct Config {
     pub prune: PruneConfig,
     /// State preservation.
     pub preserve: PreserveConfig,
+    /// The double-loss guard.
+    pub guard: GuardConfig,
 }
 
 impl Default for Config {
@@ -305,6 +335,7 @@ impl Default for Config {
             coreset: CoresetConfig::default(),
             prune: PruneConfig::default(),
             preserve: PreserveConfig::default(),
+            guard: GuardConfig::default(),
         }
     }
 }
@@ -385,6 +416,20 @@ impl Config {
             1.0,
             true,
         )?;
+        fraction_in(
+            "guard.threshold",
+            self.guard.threshold,
+            true,
+            0.0,
+            1.0,
+            false,
+        )?;
+        if !(self.guard.growth.is_finite() && self.guard.growth > 1.0) {
+            return Err(ConfigError(format!(
+                "guard.growth must be a number above 1, got {}",
+                self.guard.growth
+            )));
+        }
         if self.prune.interval == 0 {
             return Err(ConfigError("prune.interval must be at least 1 step".into()));
         }

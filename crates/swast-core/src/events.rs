@@ -74,6 +74,17 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none", default)]
         noisy_share: Option<f64>,
     },
+    /// The double-loss guard rolled a round back.
+    Rollback {
+        /// The epoch training resumes from (0-based count of epochs done).
+        to_epoch: usize,
+        /// Accuracy on the stored coreset when it was recorded.
+        accuracy_before: f64,
+        /// Accuracy on it at the end of the round.
+        accuracy_after: f64,
+        /// The coreset fraction of the retry.
+        new_fraction: f64,
+    },
     /// A checkpoint was written.
     Checkpoint {
         /// The epoch it holds.

@@ -2,12 +2,14 @@
 //! `metrics.jsonl`, `summary.json`, `checkpoint.bin`) and exact resume.
 
 use crate::checkpoint::{self, CheckpointError};
+use crate::config::PreserveMode;
 use crate::config::{Augment, Config, ConfigError, Method};
 use crate::coreset::{SelectContext, SelectError, Selector};
 use crate::events::{Event, EventSink, JsonlSink};
 use crate::model::{SwastModel, trainable_params};
 use crate::prune::{LayerSummary, PruneError, Pruner, Scope, global_sparsity};
-use crate::schedule::Schedule;
+use crate::schedule::{Phase, Schedule, ScheduleKind};
+use crate::train::{EpochOptions, Preserved};
 use crate::train::{PassStats, TrainError, Trainer, train_flops_per_sample};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -161,6 +163,13 @@ pub struct Summary {
     pub selection_seconds: f64,
     /// FLOPs of probe passes and selections (included in `train_flops`).
     pub selection_flops: f64,
+    /// FLOPs of recording the state-preservation targets (0: the selection's probe pass
+    /// already computed them).
+    pub preserve_flops: f64,
+    /// Guard rollbacks.
+    pub rollbacks: usize,
+    /// Wall seconds per phase (training, evaluation, selection).
+    pub phase_seconds: crate::train::PhaseSeconds,
     /// Prunable weights kept at the end.
     pub params_kept: usize,
     /// Training samples.
@@ -179,6 +188,9 @@ pub struct RunOptions {
     /// Stop (with a checkpoint written) after this many epochs in total, as an interruption
     /// would; the next run resumes from there.
     pub stop_after_epoch: Option<usize>,
+    /// Test hook: zero every weight at the end of this (1-based) epoch, once, to simulate a
+    /// collapse the guard must catch.
+    pub collapse_after_epoch: Option<usize>,
 }
 
 /// The data a run trains and tests on, prepared from its config.
@@ -254,7 +266,7 @@ pub fn build_trainer(
     let k = budget_of(cfg, n);
     let total: u64 = (1..=cfg.train.epochs)
         .map(|t| {
-            let m = if cfg.method == Method::CoresetOnly {
+            let m = if selects(cfg.method) {
                 schedule.samples_at(t, n, k)
             } else {
                 n
@@ -265,8 +277,10 @@ pub fn build_trainer(
     trainer.set_total_steps(total);
     match cfg.method {
         Method::Dense | Method::CoresetOnly => {}
-        Method::PruningOnly => trainer.set_pruner(parts.pruner(cfg, Scope::All)?)?,
-        m => return Err(RunError::MethodUnavailable(m.as_str())),
+        Method::PruningOnly | Method::SwastCut => {
+            trainer.set_pruner(parts.pruner(cfg, Scope::All)?)?
+        }
+        Method::SwastTrim => trainer.set_pruner(parts.pruner(cfg, Scope::Classifier)?)?,
     }
     Ok(trainer)
 }
@@ -298,12 +312,6 @@ pub fn run(
     parts: &dyn Components,
 ) -> Result<Summary, RunError> {
     cfg.validate()?;
-    if !matches!(
-        cfg.method,
-        Method::Dense | Method::PruningOnly | Method::CoresetOnly
-    ) {
-        return Err(RunError::MethodUnavailable(cfg.method.as_str()));
-    }
     let resolved = cfg.to_toml();
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let config_path = dir.join(files::CONFIG);
@@ -328,9 +336,10 @@ pub fn run(
     let data = prepare_data(cfg)?;
     let mut trainer = build_trainer(cfg, &data, device, parts)?;
 
-    let mut selector: Option<Box<dyn Selector>> = match cfg.method {
-        Method::CoresetOnly => Some(parts.selector(cfg)?),
-        _ => None,
+    let mut selector: Option<Box<dyn Selector>> = if selects(cfg.method) {
+        Some(parts.selector(cfg)?)
+    } else {
+        None
     };
     if ckpt_path.exists() && config_path.exists() {
         let extra = trainer.load_checkpoint(&ckpt_path)?;
@@ -372,9 +381,13 @@ pub fn run(
     let all: Vec<usize> = (0..data.train.len()).collect();
     let eval_batch = cfg.train.batch_size.max(256);
     let schedule = schedule_of(cfg);
-    let budget = budget_of(cfg, data.train.len());
     let mut last_test = None;
-    for epoch in start..epochs {
+    // the guard's snapshot: taken before each selection round (epoch, checkpoint bytes)
+    let mut snapshot: Option<Snapshot> = None;
+    let mut retries = 0usize;
+    let mut injected = false;
+    let mut epoch = start;
+    while epoch < epochs {
         if opts.stop_after_epoch.is_some_and(|s| epoch >= s) {
             return Err(RunError::Io {
                 path: dir.to_path_buf(),
@@ -384,10 +397,43 @@ pub fn run(
                 ),
             });
         }
+        let t = epoch + 1;
+        let phase = if selector.is_some() {
+            schedule.phase(t)
+        } else {
+            Phase::Full
+        };
+        if phase == Phase::Select && cfg.guard.enabled {
+            if let Some(back) = guard_check(
+                cfg,
+                &mut trainer,
+                &data,
+                &snapshot,
+                &mut retries,
+                eval_batch,
+                &mut out,
+            )? {
+                epoch = back;
+                if let Some(s) = selector.as_mut() {
+                    s.load_state(&snapshot.as_ref().expect("checked").1.1)?;
+                }
+                continue;
+            }
+            let extra = selector
+                .as_ref()
+                .map(|s| s.state_bytes())
+                .unwrap_or_default();
+            snapshot = Some((epoch, (trainer.checkpoint_bytes(&[])?, extra)));
+        }
+        if phase == Phase::Skip {
+            trainer.skip_epoch();
+            epoch += 1;
+            continue;
+        }
         let t0 = Instant::now();
-        if let Some(sel) = selector.as_mut()
-            && schedule.selects_at(epoch + 1)
-        {
+        if phase == Phase::Select {
+            let sel = selector.as_mut().expect("selection phases need a selector");
+            let budget = scaled_budget(cfg, data.train.len(), trainer.state().budget_scale);
             let e = select_round(
                 cfg,
                 &mut trainer,
@@ -401,6 +447,7 @@ pub fn run(
         }
         let lr = trainer.current_lr();
         let coreset = trainer.state().coreset.clone();
+        let preserved = trainer.state().preserved.clone();
         let (view, weights) = match &coreset {
             Some(c) => (
                 c.indices.as_slice(),
@@ -412,17 +459,41 @@ pub fn run(
             Some(s) if s.observes() => Some(s.as_mut() as &mut dyn Selector),
             _ => None,
         };
-        let tr: PassStats = trainer.train_epoch(&data.train, view, weights, observer)?;
+        let preserve = match (&preserved, cfg.method, cfg.preserve.mode) {
+            (Some(p), Method::SwastCut, m) if m != PreserveMode::Off => {
+                Some((p, cfg.preserve.lambda))
+            }
+            _ => None,
+        };
+        let tt = Instant::now();
+        let tr: PassStats = trainer.train_epoch(
+            &data.train,
+            view,
+            EpochOptions {
+                weights,
+                observer,
+                preserve,
+            },
+        )?;
+        let train_s = tt.elapsed().as_secs_f64();
+        if opts.collapse_after_epoch == Some(t) && !injected {
+            injected = true;
+            trainer.inject_collapse();
+        }
+        let te_t = Instant::now();
         let te = trainer.evaluate(&data.test, eval_batch);
         let va = data
             .val
             .as_ref()
             .map(|v| trainer.evaluate(v, eval_batch).accuracy);
         let seconds = t0.elapsed().as_secs_f64();
-        trainer.state_mut().wall_seconds += seconds;
+        let st = trainer.state_mut();
+        st.wall_seconds += seconds;
+        st.phase_seconds.train += train_s;
+        st.phase_seconds.eval += te_t.elapsed().as_secs_f64();
         out.emit(
             &Event::EpochEnd {
-                epoch: epoch + 1,
+                epoch: t,
                 epochs,
                 phase: if coreset.is_some() { "coreset" } else { "full" }.into(),
                 train_loss: tr.loss,
@@ -438,6 +509,24 @@ pub fn run(
             },
             true,
         )?;
+        if epoch + 1 == epochs && cfg.guard.enabled && selector.is_some() {
+            // the last round is checked too
+            if let Some(back) = guard_check(
+                cfg,
+                &mut trainer,
+                &data,
+                &snapshot,
+                &mut retries,
+                eval_batch,
+                &mut out,
+            )? {
+                epoch = back;
+                if let Some(s) = selector.as_mut() {
+                    s.load_state(&snapshot.as_ref().expect("checked").1.1)?;
+                }
+                continue;
+            }
+        }
         trainer.state_mut().metrics_len = out.metrics.len().map_err(io_err(&metrics_path))?;
         let extra = selector
             .as_ref()
@@ -446,12 +535,13 @@ pub fn run(
         trainer.save_checkpoint(&ckpt_path, &extra)?;
         out.emit(
             &Event::Checkpoint {
-                epoch: epoch + 1,
+                epoch: t,
                 path: ckpt_path.clone(),
             },
             false,
         )?;
         last_test = Some((te, va));
+        epoch += 1;
     }
     let (te, va) = match last_test {
         Some(x) => x,
@@ -505,6 +595,9 @@ pub fn run(
         rounds: st.rounds,
         selection_seconds: st.selection_seconds,
         selection_flops: st.selection_flops,
+        preserve_flops: 0.0,
+        rollbacks: st.rollbacks,
+        phase_seconds: st.phase_seconds,
         params_kept,
         train_samples: data.train.len(),
         test_samples: data.test.len(),
@@ -539,20 +632,104 @@ impl Outputs<'_> {
     }
 }
 
+/// Whether a method selects coresets.
+pub fn selects(m: Method) -> bool {
+    matches!(
+        m,
+        Method::CoresetOnly | Method::SwastTrim | Method::SwastCut
+    )
+}
+
 /// The selection schedule of a config.
 pub fn schedule_of(cfg: &Config) -> Schedule {
     let warmup = usize::try_from(cfg.coreset.warmup).ok();
-    Schedule::literal(
-        cfg.train.epochs,
-        cfg.coreset.fraction,
-        cfg.coreset.interval,
-        warmup,
-    )
+    let (t, a, r) = (cfg.train.epochs, cfg.coreset.fraction, cfg.coreset.interval);
+    match cfg.coreset.schedule {
+        ScheduleKind::Literal => Schedule::literal(t, a, r, warmup),
+        ScheduleKind::Cords => Schedule::cords(t, a, r, warmup),
+    }
 }
 
 /// The coreset size for a training set of `n`: `round(fraction·n)`, at least 1.
 pub fn budget_of(cfg: &Config, n: usize) -> usize {
-    ((cfg.coreset.fraction * n as f64).round() as usize).clamp(1, n.max(1))
+    scaled_budget(cfg, n, 1.0)
+}
+
+/// [`budget_of`] with the fraction multiplied by `scale` (the guard's gentler retries).
+pub fn scaled_budget(cfg: &Config, n: usize, scale: f64) -> usize {
+    let f = (cfg.coreset.fraction * scale).min(1.0);
+    ((f * n as f64).round() as usize).clamp(1, n.max(1))
+}
+
+/// A snapshot for the guard: the epoch it was taken at, the trainer's checkpoint bytes and
+/// the selector's state.
+type Snapshot = (usize, (Vec<u8>, Vec<u8>));
+
+/// The critical double-loss guard, run before a new selection (and after the last epoch):
+/// the accuracy on the coreset stored at the last selection must not have dropped by more
+/// than `guard.threshold` since it was recorded. When it has, and retries are left, the
+/// trainer is rolled back to the snapshot taken before that round, the coreset fraction is
+/// multiplied by `guard.growth` for the retry, a `Rollback` event is emitted, and the epoch
+/// to resume from is returned.
+fn guard_check(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    data: &PreparedData,
+    snapshot: &Option<Snapshot>,
+    retries: &mut usize,
+    eval_batch: usize,
+    out: &mut Outputs<'_>,
+) -> Result<Option<usize>, RunError> {
+    let (Some(stored), Some((back, (bytes, _)))) = (trainer.state().preserved.clone(), snapshot)
+    else {
+        return Ok(None);
+    };
+    let t0 = Instant::now();
+    let probe = trainer.probe(&data.train, &stored.indices, eval_batch);
+    let now = probe.correct.iter().filter(|c| **c).count() as f64 / probe.len().max(1) as f64;
+    {
+        let st = trainer.state_mut();
+        st.selection_flops += probe.flops;
+        st.train_flops += probe.flops;
+        st.phase_seconds.selection += t0.elapsed().as_secs_f64();
+    }
+    let drop = stored.accuracy - now;
+    if drop <= cfg.guard.threshold || *retries >= cfg.guard.max_retries {
+        *retries = 0;
+        return Ok(None);
+    }
+    *retries += 1;
+    let (rollbacks, flops, secs, scale, wall) = {
+        let st = trainer.state();
+        (
+            st.rollbacks,
+            st.selection_flops,
+            st.phase_seconds,
+            st.budget_scale,
+            st.wall_seconds,
+        )
+    };
+    let spent_flops = trainer.state().train_flops;
+    trainer.restore_checkpoint_bytes(bytes)?;
+    // the failed round's cost stays charged to the run; the retry is gentler
+    let st = trainer.state_mut();
+    st.rollbacks = rollbacks + 1;
+    st.train_flops = spent_flops;
+    st.selection_flops = flops;
+    st.phase_seconds = secs;
+    st.wall_seconds = wall;
+    st.budget_scale = scale * cfg.guard.growth;
+    let new_fraction = (cfg.coreset.fraction * st.budget_scale).min(1.0);
+    out.emit(
+        &Event::Rollback {
+            to_epoch: *back,
+            accuracy_before: stored.accuracy,
+            accuracy_after: now,
+            new_fraction,
+        },
+        true,
+    )?;
+    Ok(Some(*back))
 }
 
 /// One selection round: probe the training set (and the validation set when the selector
@@ -623,8 +800,28 @@ fn select_round(
     let st = trainer.state_mut();
     st.rounds = round;
     st.selection_seconds += seconds;
+    st.phase_seconds.selection += seconds;
     st.selection_flops += flops;
     st.train_flops += flops;
+    // the probe already holds the current model's outputs on every sample, in eval mode and
+    // un-augmented: state preservation records them for the new coreset at no extra cost
+    let k = probe.classes;
+    let mut probs = Vec::with_capacity(c.indices.len() * k);
+    let mut active = Vec::with_capacity(c.indices.len());
+    let mut right = 0usize;
+    for &i in &c.indices {
+        probs.extend_from_slice(probe.prob(i));
+        let ok = probe.correct[i];
+        right += usize::from(ok);
+        active.push(cfg.preserve.mode != PreserveMode::Selective || ok);
+    }
+    st.preserved = Some(Preserved {
+        indices: c.indices.clone(),
+        classes: k,
+        probs,
+        active,
+        accuracy: right as f64 / c.indices.len().max(1) as f64,
+    });
     st.coreset = Some(c);
     Ok(Event::Selection {
         round,

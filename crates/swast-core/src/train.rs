@@ -132,6 +132,102 @@ pub struct TrainState {
     /// FLOPs of probe passes and selections (also included in `train_flops`).
     #[serde(default)]
     pub selection_flops: f64,
+    /// The outputs stored at the last selection (SWaST-cut's state preservation).
+    #[serde(default)]
+    pub preserved: Option<Preserved>,
+    /// Guard rollbacks so far.
+    #[serde(default)]
+    pub rollbacks: usize,
+    /// Wall seconds spent training (optimizer steps), evaluating, and selecting.
+    #[serde(default)]
+    pub phase_seconds: PhaseSeconds,
+    /// Multiplier of the coreset fraction (raised by the guard's retries).
+    #[serde(default = "one")]
+    pub budget_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Wall time per phase.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct PhaseSeconds {
+    /// Training epochs.
+    pub train: f64,
+    /// Test / validation evaluation.
+    pub eval: f64,
+    /// Probe passes and selections.
+    pub selection: f64,
+}
+
+/// Stored outputs of the model at the last selection, for SWaST-cut's state preservation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Preserved {
+    /// Training-set indices (ascending) whose outputs are stored.
+    pub indices: Vec<usize>,
+    /// Classes per row.
+    pub classes: usize,
+    /// `[len, K]` softmax of the recorded logits.
+    pub probs: Vec<f32>,
+    /// Rows that take part in the KL term (all in complete mode; in selective mode only the
+    /// samples the recording model classified correctly).
+    pub active: Vec<bool>,
+    /// Accuracy of the recording model on these samples (the guard's reference).
+    pub accuracy: f64,
+}
+
+impl Preserved {
+    /// The stored row of dataset index `i`, if it is preserved and active.
+    pub fn row(&self, i: usize) -> Option<&[f32]> {
+        let r = self.indices.binary_search(&i).ok()?;
+        self.active[r].then(|| &self.probs[r * self.classes..(r + 1) * self.classes])
+    }
+}
+
+/// Options of one training epoch.
+#[derive(Default)]
+pub struct EpochOptions<'a> {
+    /// One loss weight per `view` entry (weighted mean `Σ wᵢℓᵢ / Σ wᵢ`).
+    pub weights: Option<&'a [f32]>,
+    /// Receives each batch's per-sample correctness (forgetting events).
+    pub observer: Option<&'a mut dyn Selector>,
+    /// State preservation: the stored outputs and λ; adds
+    /// `λ·mean_i KL(stored_i ‖ softmax(z_i))` over the batch's preserved samples.
+    pub preserve: Option<(&'a Preserved, f64)>,
+}
+
+impl std::fmt::Debug for EpochOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochOptions")
+            .field("weighted", &self.weights.is_some())
+            .field("observer", &self.observer.is_some())
+            .field("preserve", &self.preserve.map(|p| p.1))
+            .finish()
+    }
+}
+
+/// The state-preservation targets of one batch.
+#[derive(Debug, Clone)]
+pub struct KlTargets {
+    /// `[B, K]` stored probabilities (rows without a target are ignored).
+    pub probs: Tensor<2>,
+    /// `[B]` 1 where the row has a target.
+    pub mask: Tensor<1>,
+    /// λ.
+    pub lambda: f64,
+}
+
+/// `mean_{i: mask_i = 1} KL(P_i ‖ softmax(z_i))`, `KL = Σ_c P_c (log P_c − log Q_c)`; zero when
+/// no row has a target. Gradients flow through `z` only.
+pub fn masked_kl(logits: Tensor<2>, targets: &KlTargets) -> Tensor<1> {
+    let logq = burn::tensor::activation::log_softmax(logits, 1);
+    let p = targets.probs.clone();
+    // P·log P with 0·log 0 = 0
+    let plogp = p.clone() * p.clone().clamp_min(1e-30).log();
+    let kl_rows = (plogp - p * logq).sum_dim(1).squeeze_dim::<1>(1);
+    let count = targets.mask.clone().sum().clamp_min(1.0);
+    (kl_rows * targets.mask.clone()).sum().div(count)
 }
 
 /// What one training step reports.
@@ -277,6 +373,10 @@ impl Trainer {
                 rounds: 0,
                 selection_seconds: 0.0,
                 selection_flops: 0.0,
+                preserved: None,
+                rollbacks: 0,
+                phase_seconds: PhaseSeconds::default(),
+                budget_scale: 1.0,
             },
             cfg,
             device,
@@ -367,16 +467,12 @@ impl Trainer {
 
     /// Trains one epoch over the samples of `train` listed in `view`, shuffled. Returns the
     /// epoch's mean loss and accuracy (measured on the training batches as they were seen).
-    ///
-    /// `weights` (one per `view` entry) turns the loss into the weighted mean
-    /// `Σ wᵢℓᵢ / Σ wᵢ`; `observer` receives each batch's per-sample correctness (forgetting
-    /// events).
+    /// See [`EpochOptions`] for weights, the correctness observer and state preservation.
     pub fn train_epoch(
         &mut self,
         train: &Dataset,
         view: &[usize],
-        weights: Option<&[f32]>,
-        mut observer: Option<&mut dyn Selector>,
+        mut opts: EpochOptions<'_>,
     ) -> Result<PassStats, TrainError> {
         let ad = self.device.clone().autodiff();
         let positions: Vec<usize> = (0..view.len()).collect();
@@ -386,6 +482,7 @@ impl Trainer {
             Some(&mut self.state.shuffle_rng),
         );
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        let k = train.num_classes();
         for pos in chunks {
             let idx: Vec<usize> = pos.iter().map(|&p| view[p]).collect();
             let aug = self
@@ -393,13 +490,28 @@ impl Trainer {
                 .augments()
                 .then_some(&mut self.state.augment_rng);
             let batch = self.train_batcher.batch(train, &idx, aug, &ad);
-            let w = weights.map(|w| {
+            let w = opts.weights.map(|w| {
                 let v: Vec<f32> = pos.iter().map(|&p| w[p]).collect();
                 Tensor::<1>::from_data(TensorData::new(v, [pos.len()]), &ad)
             });
+            let kl = opts.preserve.map(|(stored, lambda)| {
+                let mut probs = vec![0f32; idx.len() * k];
+                let mut mask = vec![0f32; idx.len()];
+                for (r, &i) in idx.iter().enumerate() {
+                    if let Some(row) = stored.row(i) {
+                        probs[r * k..(r + 1) * k].copy_from_slice(row);
+                        mask[r] = 1.0;
+                    }
+                }
+                KlTargets {
+                    probs: Tensor::from_data(TensorData::new(probs, [idx.len(), k]), &ad),
+                    mask: Tensor::from_data(TensorData::new(mask, [idx.len()]), &ad),
+                    lambda,
+                }
+            });
             let out =
-                self.train_step_weighted(batch.images, batch.labels, w, observer.is_some())?;
-            if let (Some(o), Some(c)) = (observer.as_deref_mut(), out.per_sample.as_ref()) {
+                self.train_step_full(batch.images, batch.labels, w, kl, opts.observer.is_some())?;
+            if let (Some(o), Some(c)) = (opts.observer.as_deref_mut(), out.per_sample.as_ref()) {
                 o.observe(&idx, c);
             }
             loss_sum += out.loss * idx.len() as f64;
@@ -423,17 +535,18 @@ impl Trainer {
         images: Tensor<4>,
         labels: Tensor<1, burn::tensor::Int>,
     ) -> Result<(f64, usize), TrainError> {
-        let o = self.train_step_weighted(images, labels, None, false)?;
+        let o = self.train_step_full(images, labels, None, None, false)?;
         Ok((o.loss, o.correct))
     }
 
-    /// [`Trainer::train_step`] with optional per-sample loss weights, optionally returning
-    /// per-sample correctness.
-    pub fn train_step_weighted(
+    /// [`Trainer::train_step`] with optional per-sample loss weights and state-preservation
+    /// targets, optionally returning per-sample correctness.
+    pub fn train_step_full(
         &mut self,
         images: Tensor<4>,
         labels: Tensor<1, burn::tensor::Int>,
         weights: Option<Tensor<1>>,
+        kl: Option<KlTargets>,
         per_sample: bool,
     ) -> Result<StepOutput, TrainError> {
         let out = self.model().forward_output(images);
@@ -452,6 +565,10 @@ impl Trainer {
                 let total = w.clone().sum().clamp_min(1e-12);
                 (nll * w).sum().div(total)
             }
+        };
+        let loss = match &kl {
+            Some(t) => loss + masked_kl(out.logits.clone(), t).mul_scalar(t.lambda),
+            None => loss,
         };
         let loss_v = f64::from(loss.clone().into_scalar::<f32>());
         if !loss_v.is_finite() {
@@ -508,6 +625,27 @@ impl Trainer {
         );
         p.flops = self.sparse_flops * indices.len() as f64;
         p
+    }
+
+    /// Counts an epoch without training (CORDS' skipped epochs).
+    pub fn skip_epoch(&mut self) {
+        self.state.epoch += 1;
+    }
+
+    /// Test hook: multiplies every weight by zero (a collapse for the guard to catch).
+    pub fn inject_collapse(&mut self) {
+        let layers = self.model().layers();
+        let factors: Vec<(burn::module::ParamId, f32)> =
+            layers.iter().map(|l| (l.param_id, 0.0)).collect();
+        let model = self.model.take().expect("trainer holds a model");
+        self.model = Some(crate::prune::scale_params(model, &factors));
+    }
+
+    /// Restores a snapshot made by [`Trainer::checkpoint_bytes`]; returns its `extra` bytes.
+    pub fn restore_checkpoint_bytes(&mut self, bytes: &[u8]) -> Result<Vec<u8>, TrainError> {
+        let path = Path::new("<snapshot>");
+        let sections = checkpoint::unpack(path, bytes)?;
+        self.restore_sections(path, sections)
     }
 
     /// The learning rate the next step will use.
@@ -666,6 +804,56 @@ mod tests {
             cosine_lr(0.1, 150, 100).abs() < 1e-15,
             "clamped past the end"
         );
+    }
+
+    #[test]
+    fn kl_is_zero_for_an_unchanged_model_and_its_gradient_matches_finite_differences() {
+        use burn::tensor::activation::softmax;
+        let dev = Device::flex().autodiff();
+        let z = [[0.3f32, -1.2, 2.0], [1.5, 0.1, -0.4]];
+        let logits = Tensor::<2>::from_data(z, &dev);
+        let targets = |p: Tensor<2>| KlTargets {
+            probs: p,
+            mask: Tensor::from_data([1.0f32, 1.0], &dev),
+            lambda: 0.1,
+        };
+        // KL(softmax(z) ‖ softmax(z)) = 0
+        let same = targets(softmax(logits.clone(), 1).detach());
+        let kl0: f32 = masked_kl(logits.clone(), &same).into_scalar();
+        assert!(kl0.abs() < 1e-6, "{kl0}");
+        // gradient against central differences, with stored outputs from other logits
+        let stored = softmax(
+            Tensor::<2>::from_data([[1.0f32, 0.0, -1.0], [0.0, 2.0, 0.5]], &dev),
+            1,
+        )
+        .detach();
+        let t = targets(stored);
+        let x = logits.clone().require_grad();
+        let g = masked_kl(x.clone(), &t).backward();
+        let grad: Vec<f32> = x.grad(&g).unwrap().into_data().iter::<f32>().collect();
+        let f = |zz: [[f32; 3]; 2]| -> f64 {
+            f64::from(masked_kl(Tensor::<2>::from_data(zz, &dev), &t).into_scalar::<f32>())
+        };
+        let h = 1e-2f32;
+        for r in 0..2 {
+            for c in 0..3 {
+                let (mut a, mut b) = (z, z);
+                a[r][c] += h;
+                b[r][c] -= h;
+                let num = (f(a) - f(b)) / (2.0 * f64::from(h));
+                let ana = f64::from(grad[r * 3 + c]);
+                assert!(
+                    (num - ana).abs() < 1e-3,
+                    "[{r},{c}] numeric {num} analytic {ana}"
+                );
+            }
+        }
+        // masked rows do not count; no active row → 0
+        let none = KlTargets {
+            mask: Tensor::from_data([0.0f32, 0.0], &dev),
+            ..t.clone()
+        };
+        assert_eq!(masked_kl(logits, &none).into_scalar::<f32>(), 0.0);
     }
 
     #[test]

@@ -108,6 +108,7 @@ fn resume_after_interruption_ends_in_the_same_weights() {
             &cut,
             &RunOptions {
                 stop_after_epoch: Some(stop),
+                ..RunOptions::default()
             },
             &mut VecSink::default(),
             &DenseOnly,
@@ -215,6 +216,7 @@ fn corrupt_checkpoint_is_reported_and_kept() {
         &dir,
         &RunOptions {
             stop_after_epoch: Some(1),
+            ..RunOptions::default()
         },
         &mut VecSink::default(),
         &DenseOnly,

@@ -51,7 +51,8 @@ fn main() {
     .expect("LeNet-5 builds");
     let all: Vec<usize> = (0..n).collect();
     let t0 = Instant::now();
-    t.train_epoch(&train, &all, None, None).expect("trains");
+    t.train_epoch(&train, &all, Default::default())
+        .expect("trains");
     let epoch_s = t0.elapsed().as_secs_f64();
 
     let t0 = Instant::now();

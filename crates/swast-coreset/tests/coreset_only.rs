@@ -140,6 +140,7 @@ fn coreset_only_resume_is_exact_with_forgetting_state() {
     for stop in [1, 3] {
         let o = RunOptions {
             stop_after_epoch: Some(stop),
+            ..RunOptions::default()
         };
         assert!(run(&c, &dev, &cut, &o, &mut VecSink::default(), &Parts).is_err());
     }

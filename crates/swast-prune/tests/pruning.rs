@@ -103,7 +103,7 @@ proptest! {
         let data = toy_data(seed);
         let view: Vec<usize> = (0..data.len()).collect();
         for _ in 0..5 {
-            t.train_epoch(&data, &view, None, None).unwrap();
+            t.train_epoch(&data, &view, Default::default()).unwrap();
             zeros_match_masks(&t)?;
         }
     }
@@ -117,7 +117,7 @@ proptest! {
         let data = toy_data(seed);
         let view: Vec<usize> = (0..data.len()).collect();
         for _ in 0..6 {
-            t.train_epoch(&data, &view, None, None).unwrap();
+            t.train_epoch(&data, &view, Default::default()).unwrap();
             let kept: Vec<usize> = t.masks().unwrap().layers().iter().map(|l| l.kept()).collect();
             prop_assert_eq!(&kept, &kept0);
             zeros_match_masks(&t)?;
@@ -156,7 +156,7 @@ fn pruner_state_round_trips_masks_bit_exactly() {
     let mut t = trainer(&cfg, 9, 5e-4);
     let data = toy_data(9);
     let view: Vec<usize> = (0..data.len()).collect();
-    t.train_epoch(&data, &view, None, None).unwrap();
+    t.train_epoch(&data, &view, Default::default()).unwrap();
     let tmp = tempfile_path();
     t.save_checkpoint(&tmp, &[]).unwrap();
     let mut fresh = trainer(&cfg, 9, 5e-4);
@@ -291,6 +291,7 @@ fn pruning_only_resume_is_exact() {
     .unwrap();
     let stop = RunOptions {
         stop_after_epoch: Some(1),
+        ..RunOptions::default()
     };
     assert!(run(&c, &dev(), &cut, &stop, &mut VecSink::default(), &Parts).is_err());
     run(

@@ -1,0 +1,173 @@
+//! The SWaST methods end to end: SWaST-trim and SWaST-cut through the one loop, state
+//! preservation, exact resume at any epoch, and the double-loss guard rolling back an
+//! injected collapse.
+
+use burn::tensor::Device;
+use swast_cli::Parts;
+use swast_core::config::Config;
+use swast_core::events::{Event, VecSink};
+use swast_core::model::param_values;
+use swast_core::run::{RunOptions, Summary, load_run, run};
+
+fn cfg(extra: &[&str]) -> Config {
+    let mut sets: Vec<String> = [
+        "coreset.selector=el2n",
+        "coreset.fraction=0.2",
+        "coreset.interval=2",
+        "coreset.warmup=1",
+        "train.epochs=4",
+        "train.batch_size=32",
+        "data.max_train=1500",
+        "prune.sparsity=0.5",
+        "prune.interval=10",
+        "seed=3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    Config::from_toml_with_overrides("", &sets).unwrap()
+}
+
+fn go(c: &Config, dir: &std::path::Path, opts: &RunOptions, ev: &mut VecSink) -> Summary {
+    run(c, &Device::flex(), dir, opts, ev, &Parts).unwrap()
+}
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn trim_and_cut_prune_and_select_in_one_loop() {
+    let _s = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let t = std::env::temp_dir().join(format!("swast-methods-{}", std::process::id()));
+    let trim = go(
+        &cfg(&["method=swast-trim"]),
+        &t.join("trim"),
+        &RunOptions::default(),
+        &mut VecSink::default(),
+    );
+    let cut = go(
+        &cfg(&["method=swast-cut"]),
+        &t.join("cut"),
+        &RunOptions::default(),
+        &mut VecSink::default(),
+    );
+    let core = go(
+        &cfg(&["method=coreset-only"]),
+        &t.join("core"),
+        &RunOptions::default(),
+        &mut VecSink::default(),
+    );
+    // LeNet-5: classifier 840 weights at 90%, backbone 60,856 at 50% (cut only)
+    let trim_want = 0.9 * 840.0 / 61_696.0;
+    let cut_want = (0.5 * 60_856.0 + 0.9 * 840.0) / 61_696.0;
+    assert!(
+        (trim.final_sparsity - trim_want).abs() < 1e-3,
+        "{}",
+        trim.final_sparsity
+    );
+    assert!(
+        (cut.final_sparsity - cut_want).abs() < 1e-3,
+        "{}",
+        cut.final_sparsity
+    );
+    for s in [&trim, &cut, &core] {
+        assert_eq!(s.rounds, 2);
+        assert!((s.coreset_fraction - 0.2).abs() < 1e-9);
+        assert!(s.test_accuracy > 0.5, "{}: {}", s.method, s.test_accuracy);
+    }
+    // sparsity makes the same schedule cheaper
+    assert!(cut.relative_flops < trim.relative_flops && trim.relative_flops < core.relative_flops);
+    let _ = std::fs::remove_dir_all(t);
+}
+
+#[test]
+fn swast_cut_resumes_exactly_after_an_interruption_at_any_epoch() {
+    let _s = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let c = cfg(&[
+        "method=swast-cut",
+        "coreset.selector=forgetting",
+        "train.epochs=4",
+    ]);
+    let t = std::env::temp_dir().join(format!("swast-cut-resume-{}", std::process::id()));
+    let full = t.join("full");
+    go(&c, &full, &RunOptions::default(), &mut VecSink::default());
+    let (_, a, _) = load_run(&full, &Device::flex(), &Parts).unwrap();
+    for stop in 1..4 {
+        let cut = t.join(format!("cut{stop}"));
+        let o = RunOptions {
+            stop_after_epoch: Some(stop),
+            ..RunOptions::default()
+        };
+        assert!(
+            run(
+                &c,
+                &Device::flex(),
+                &cut,
+                &o,
+                &mut VecSink::default(),
+                &Parts
+            )
+            .is_err()
+        );
+        go(&c, &cut, &RunOptions::default(), &mut VecSink::default());
+        let (_, b, _) = load_run(&cut, &Device::flex(), &Parts).unwrap();
+        assert!(
+            param_values(a.model()) == param_values(b.model()),
+            "weights differ after a stop at epoch {stop}"
+        );
+        assert_eq!(a.state().coreset, b.state().coreset, "stop at {stop}");
+        assert_eq!(a.state().preserved, b.state().preserved, "stop at {stop}");
+    }
+    let _ = std::fs::remove_dir_all(t);
+}
+
+#[test]
+fn guard_rolls_back_an_injected_collapse() {
+    let _s = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // a class-uniform coreset, so its recorded accuracy is the model's (a hard EL2N coreset
+    // is mostly misclassified to begin with)
+    let c = cfg(&[
+        "method=swast-cut",
+        "coreset.selector=uniform",
+        "guard.enabled=true",
+        "train.epochs=6",
+    ]);
+    let t = std::env::temp_dir().join(format!("swast-guard-{}", std::process::id()));
+    let mut ev = VecSink::default();
+    let o = RunOptions {
+        collapse_after_epoch: Some(3),
+        ..RunOptions::default()
+    };
+    let s = go(&c, &t.join("g"), &o, &mut ev);
+    let rollbacks: Vec<&Event> =
+        ev.0.iter()
+            .filter(|e| matches!(e, Event::Rollback { .. }))
+            .collect();
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
+    if let Event::Rollback {
+        to_epoch,
+        accuracy_before,
+        accuracy_after,
+        new_fraction,
+    } = rollbacks[0]
+    {
+        // selections at epochs 2, 4, 6: the round started at epoch 2 (snapshot after 1 epoch)
+        assert_eq!(*to_epoch, 1);
+        assert!(accuracy_before - accuracy_after > 0.2);
+        assert!((new_fraction - 0.3).abs() < 1e-9);
+    }
+    assert_eq!(s.rollbacks, 1);
+    assert!(s.test_accuracy > 0.5, "recovered run: {}", s.test_accuracy);
+    // without the guard the collapse stays
+    let mut c2 = c.clone();
+    c2.guard.enabled = false;
+    let s2 = go(&c2, &t.join("n"), &o, &mut VecSink::default());
+    assert_eq!(s2.rollbacks, 0);
+    let _ = std::fs::remove_dir_all(t);
+}
