@@ -18,3 +18,5 @@ impl Components for Parts {
         Ok(swast_coreset::build(&cfg.coreset))
     }
 }
+
+pub mod report;

@@ -32,6 +32,15 @@ enum Command {
     /// Inspect datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Aggregate run folders (mean ± std over seeds) into Markdown, CSV and SVG plots.
+    Report {
+        /// Folders holding runs (searched recursively for summary.json).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write report.md, report.csv and the plots.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -145,12 +154,77 @@ fn parse_device(name: &str) -> Result<Device> {
     }
 }
 
-/// Prints one line per epoch.
-struct PrintSink;
+/// Prints progress: a redrawn bar on a terminal, one plain line per epoch otherwise.
+struct PrintSink {
+    tty: bool,
+    done: usize,
+    seconds: f64,
+}
+
+impl PrintSink {
+    fn new() -> Self {
+        Self {
+            tty: std::io::stdout().is_terminal(),
+            done: 0,
+            seconds: 0.0,
+        }
+    }
+}
 
 impl EventSink for PrintSink {
     fn emit(&mut self, e: &Event) -> std::io::Result<()> {
+        use std::io::Write;
+        if self.tty
+            && let Event::EpochEnd {
+                epoch,
+                epochs,
+                phase,
+                train_loss,
+                test_accuracy,
+                sparsity,
+                seconds,
+                ..
+            } = e
+        {
+            self.done += 1;
+            self.seconds += seconds;
+            let eta = self.seconds / self.done as f64 * (epochs - epoch) as f64;
+            let filled = epoch * 24 / (*epochs).max(1);
+            let bar: String = (0..24)
+                .map(|i| if i < filled { '#' } else { '-' })
+                .collect();
+            print!(
+                "\r[{bar}] epoch {epoch}/{epochs} {phase:<7} loss {train_loss:.4} test {:5.2}% sparsity {:4.1}% ETA {eta:.0}s   ",
+                100.0 * test_accuracy,
+                100.0 * sparsity
+            );
+            if epoch == epochs {
+                println!();
+            }
+            return std::io::stdout().flush();
+        }
         match e {
+            Event::Selection {
+                round,
+                epoch,
+                size,
+                seconds,
+                noisy_share,
+                ..
+            } if !self.tty => println!(
+                "selection {round} at epoch {epoch}: {size} samples in {seconds:.2}s{}",
+                noisy_share.map_or(String::new(), |n| format!(", {:.1}% noisy", 100.0 * n))
+            ),
+            Event::Rollback {
+                to_epoch,
+                accuracy_before,
+                accuracy_after,
+                new_fraction,
+            } => println!(
+                "guard: coreset accuracy fell from {:.1}% to {:.1}%: rolled back to epoch {to_epoch}, retrying with fraction {new_fraction:.3}",
+                100.0 * accuracy_before,
+                100.0 * accuracy_after
+            ),
             Event::RunStart {
                 method,
                 epochs,
@@ -219,7 +293,7 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
         .out
         .clone()
         .unwrap_or_else(|| default_run_dir(Path::new("runs"), cfg));
-    let mut print = PrintSink;
+    let mut print = PrintSink::new();
     let mut quiet = Quiet;
     let sink: &mut dyn EventSink = if common.quiet { &mut quiet } else { &mut print };
     if !common.quiet {
@@ -229,17 +303,107 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
     Ok(summary)
 }
 
+/// The demo: SWaST-cut against dense, coreset-only, pruning-only and SWaST-trim on the
+/// embedded data, one seed, then a table (also as CSV) and a plot of accuracy against
+/// relative FLOPs.
+fn demo(common: &Common) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let root = common
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/demo"));
+    let mut rows = Vec::new();
+    for method in [
+        "dense",
+        "coreset-only",
+        "pruning-only",
+        "swast-trim",
+        "swast-cut",
+    ] {
+        // LeNet-5, 20 epochs; coresets of 20% re-selected every 4 epochs after a 2-epoch
+        // warm-up (selections at 4, 8, …, 20); RigL+ERK, backbone 50%, classifier 90%
+        let mut sets: Vec<String> = [
+            "name=demo",
+            "train.epochs=20",
+            "coreset.fraction=0.2",
+            "coreset.interval=4",
+            "prune.sparsity=0.5",
+            "prune.classifier_sparsity=0.9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        sets.push(format!("method={method}"));
+        sets.extend(common.sets.iter().cloned());
+        let cfg = load_config(None, &sets, common.device.as_deref())?;
+        let run_common = Common {
+            sets: vec![],
+            out: Some(root.join(method)),
+            device: common.device.clone(),
+            quiet: common.quiet,
+        };
+        if !common.quiet {
+            println!("== {method}");
+        }
+        rows.push(train_cmd(&cfg, &run_common)?);
+    }
+    println!();
+    print_table(&rows);
+    let mut csv = String::from(
+        "method,test_accuracy,final_sparsity,coreset_fraction,relative_flops,wall_seconds\n",
+    );
+    for s in &rows {
+        csv.push_str(&format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.3}\n",
+            s.method,
+            s.test_accuracy,
+            s.final_sparsity,
+            s.coreset_fraction,
+            s.relative_flops,
+            s.wall_seconds
+        ));
+    }
+    std::fs::write(root.join("table.csv"), csv)
+        .with_context(|| format!("cannot write {}", root.display()))?;
+    let pts: Vec<(String, f64, f64, f64)> = rows
+        .iter()
+        .map(|s| {
+            (
+                s.method.clone(),
+                s.relative_flops,
+                100.0 * s.test_accuracy,
+                0.0,
+            )
+        })
+        .collect();
+    let svg = swast_cli::report::scatter_svg(
+        "swast run: test accuracy vs relative training FLOPs (embedded MNIST-5k, LeNet-5)",
+        "relative training FLOPs",
+        "test accuracy (%)",
+        &pts,
+    );
+    std::fs::write(root.join("accuracy_vs_flops.svg"), svg)?;
+    println!(
+        "\ntable: {}  plot: {}  ({:.0}s)",
+        root.join("table.csv").display(),
+        root.join("accuracy_vs_flops.svg").display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn print_table(rows: &[Summary]) {
     println!(
-        "{:<14} {:>9} {:>9} {:>11} {:>8}",
-        "method", "test acc", "sparsity", "rel. FLOPs", "wall s"
+        "{:<14} {:>9} {:>9} {:>8} {:>11} {:>8}",
+        "method", "test acc", "sparsity", "coreset", "rel. FLOPs", "wall s"
     );
     for s in rows {
         println!(
-            "{:<14} {:>8.2}% {:>8.1}% {:>11.3} {:>8.1}",
+            "{:<14} {:>8.2}% {:>8.1}% {:>7.1}% {:>11.3} {:>8.1}",
             s.method,
             100.0 * s.test_accuracy,
             100.0 * s.final_sparsity,
+            100.0 * s.coreset_fraction,
             s.relative_flops,
             s.wall_seconds
         );
@@ -296,12 +460,22 @@ fn data_info(
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => {
-            let mut sets = vec!["name=demo".to_string()];
-            sets.extend(args.common.sets.iter().cloned());
-            let cfg = load_config(None, &sets, args.common.device.as_deref())?;
-            let summary = train_cmd(&cfg, &args.common)?;
-            print_table(&[summary]);
+        Command::Run(args) => demo(&args.common)?,
+        Command::Report { dirs, out } => {
+            let runs = swast_cli::report::find_summaries(&dirs)?;
+            if runs.is_empty() {
+                bail!(
+                    "no summary.json under {}: point swast report at run folders",
+                    dirs.iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            let rows = swast_cli::report::aggregate(&runs);
+            let md = swast_cli::report::write_report(&rows, &out)?;
+            print!("{md}");
+            println!("\nwritten to {}", out.display());
         }
         Command::Train(args) => {
             let cfg = load_config(

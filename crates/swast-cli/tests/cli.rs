@@ -164,7 +164,6 @@ fn bad_input_is_a_one_line_error() {
         &["data", "info", "--dataset", "cifar10", "--dir", "nowhere"],
         "does not exist",
     );
-    fails_with(&["train", "--set", "method=swast-cut"], "not available yet");
     fails_with(
         &[
             "train",
@@ -175,4 +174,57 @@ fn bad_input_is_a_one_line_error() {
         ],
         "probmask",
     );
+}
+
+#[test]
+fn run_compares_the_methods_and_report_aggregates_them() {
+    let t = tempfile::tempdir().unwrap();
+    let o = swast(
+        &[
+            "run",
+            "--quiet",
+            "--out",
+            "demo",
+            "--set",
+            "train.epochs=4",
+            "--set",
+            "data.max_train=600",
+            "--set",
+            "coreset.interval=2",
+            "--set",
+            "train.batch_size=32",
+        ],
+        t.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    for m in [
+        "dense",
+        "coreset-only",
+        "pruning-only",
+        "swast-trim",
+        "swast-cut",
+    ] {
+        assert!(out.contains(m), "{out}");
+        assert!(t.path().join("demo").join(m).join("summary.json").is_file());
+    }
+    let csv = std::fs::read_to_string(t.path().join("demo/table.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    let svg = std::fs::read_to_string(t.path().join("demo/accuracy_vs_flops.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 5);
+    let o = swast(&["report", "demo", "--out", "rep"], t.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("| swast-cut |"), "{out}");
+    for f in [
+        "report.md",
+        "report.csv",
+        "accuracy_vs_flops.svg",
+        "accuracy_vs_sparsity.svg",
+        "accuracy_vs_coreset.svg",
+    ] {
+        assert!(t.path().join("rep").join(f).is_file(), "{f}");
+    }
+    let o = swast(&["report", "nowhere"], t.path());
+    assert!(!o.status.success());
 }

@@ -99,11 +99,6 @@ pub enum RunError {
         /// The folder.
         dir: PathBuf,
     },
-    /// The method needs a part that is not in this build yet.
-    #[error(
-        "method `{0}` is not available yet: `dense`, `coreset-only` and `pruning-only` run in this version"
-    )]
-    MethodUnavailable(&'static str),
     /// The pruner could not be built.
     #[error(transparent)]
     Prune(#[from] PruneError),
