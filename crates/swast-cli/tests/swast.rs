@@ -77,6 +77,17 @@ fn trim_and_cut_prune_and_select_in_one_loop() {
         assert!((s.coreset_fraction - 0.2).abs() < 1e-9);
         assert!(s.test_accuracy > 0.5, "{}: {}", s.method, s.test_accuracy);
     }
+    // each round's file keeps the indices and, for pruned methods, the mask summary
+    let r: swast_core::run::RoundRecord =
+        serde_json::from_slice(&std::fs::read(t.join("cut/coresets/round-002.json")).unwrap())
+            .unwrap();
+    let masks = r.masks.expect("swast-cut rounds carry the mask summary");
+    assert_eq!(masks.len(), 5);
+    assert!(
+        (masks[4].density - 0.1).abs() < 0.01,
+        "classifier density {}",
+        masks[4].density
+    );
     // sparsity makes the same schedule cheaper
     assert!(cut.relative_flops < trim.relative_flops && trim.relative_flops < core.relative_flops);
     let _ = std::fs::remove_dir_all(t);

@@ -787,6 +787,9 @@ fn select_round(
         ids: c.indices.iter().map(|&i| data.train.ids()[i]).collect(),
         indices: c.indices.clone(),
         weights: c.weights.clone(),
+        masks: trainer
+            .masks()
+            .map(|m| m.summary(&trainer.model().layers())),
     };
     let rounds_dir = dir.join(files::CORESETS);
     std::fs::create_dir_all(&rounds_dir).map_err(io_err(&rounds_dir))?;
@@ -851,6 +854,9 @@ pub struct RoundRecord {
     pub indices: Vec<usize>,
     /// Per-sample weights.
     pub weights: Vec<f32>,
+    /// The per-layer mask summary at this selection (pruned methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masks: Option<Vec<LayerSummary>>,
 }
 
 /// The default run folder of a config: `runs/<name>-<hash>/seed-<seed>` under `root`.
