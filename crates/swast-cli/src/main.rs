@@ -154,6 +154,29 @@ fn parse_device(name: &str) -> Result<Device> {
     }
 }
 
+/// A flag that the first Ctrl-C sets (the run stops after the current epoch's checkpoint);
+/// a second Ctrl-C exits at once.
+fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                eprintln!("\nsecond interrupt: exiting now (the last checkpoint is intact)");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupt: stopping after this epoch's checkpoint (Ctrl-C again to exit now)"
+            );
+        });
+        flag
+    })
+    .clone()
+}
+
 /// Prints progress: a redrawn bar on a terminal, one plain line per epoch otherwise.
 struct PrintSink {
     tty: bool,
@@ -299,7 +322,11 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
     if !common.quiet {
         println!("run folder: {}", dir.display());
     }
-    let summary = run(cfg, &device, &dir, &RunOptions::default(), sink, &Parts)?;
+    let opts = RunOptions {
+        stop: Some(stop_flag()),
+        ..RunOptions::default()
+    };
+    let summary = run(cfg, &device, &dir, &opts, sink, &Parts)?;
     Ok(summary)
 }
 

@@ -91,6 +91,14 @@ pub enum RunError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Stopped on request (Ctrl-C) at an epoch boundary, checkpoint written.
+    #[error(
+        "interrupted after {epochs_done} epochs; the checkpoint is saved: run the same command again to resume"
+    )]
+    Interrupted {
+        /// Epochs completed and checkpointed.
+        epochs_done: usize,
+    },
     /// The output folder holds a different run.
     #[error(
         "{dir} already holds a run with a different config; pass another --out folder or delete that one"
@@ -186,6 +194,9 @@ pub struct RunOptions {
     /// Test hook: zero every weight at the end of this (1-based) epoch, once, to simulate a
     /// collapse the guard must catch.
     pub collapse_after_epoch: Option<usize>,
+    /// Set (e.g. by a Ctrl-C handler) to stop cleanly at the next epoch boundary, after the
+    /// checkpoint of the epoch in progress is written.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The data a run trains and tests on, prepared from its config.
@@ -383,6 +394,13 @@ pub fn run(
     let mut injected = false;
     let mut epoch = start;
     while epoch < epochs {
+        if opts
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            return Err(RunError::Interrupted { epochs_done: epoch });
+        }
         if opts.stop_after_epoch.is_some_and(|s| epoch >= s) {
             return Err(RunError::Io {
                 path: dir.to_path_buf(),
@@ -521,6 +539,15 @@ pub fn run(
                 }
                 continue;
             }
+        }
+        let (sum, sq) = trainer.weight_checksum();
+        if !(sum.is_finite() && sq.is_finite()) {
+            return Err(TrainError::Diverged {
+                epoch: t,
+                step: trainer.state().step,
+                loss: f64::NAN,
+            }
+            .into());
         }
         trainer.state_mut().metrics_len = out.metrics.len().map_err(io_err(&metrics_path))?;
         let extra = selector

@@ -272,9 +272,9 @@ pub enum TrainError {
         /// What failed.
         message: String,
     },
-    /// The loss became NaN or infinite.
+    /// The loss or the weights became NaN or infinite.
     #[error(
-        "training diverged at epoch {epoch}, step {step}: loss is {loss}; lower train.lr or check the data"
+        "training diverged at epoch {epoch}, step {step} (loss or weights are {loss}); the last good checkpoint is kept: lower train.lr or check the data"
     )]
     Diverged {
         /// Epoch (1-based).
