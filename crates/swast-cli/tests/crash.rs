@@ -100,7 +100,7 @@ fn sigint_stops_cleanly_with_a_checkpoint_and_the_run_resumes() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let t = tempfile::tempdir().unwrap();
-    let mut child = launch(t.path(), "r");
+    let child = launch(t.path(), "r");
     // wait for the first checkpoint, then interrupt
     let ckpt = t.path().join("r/checkpoint.bin");
     let start = Instant::now();
