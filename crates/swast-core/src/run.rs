@@ -417,19 +417,14 @@ pub fn run(
             Phase::Full
         };
         if phase == Phase::Select && cfg.guard.enabled {
-            if let Some(back) = guard_check(
-                cfg,
-                &mut trainer,
-                &data,
-                &snapshot,
-                &mut retries,
-                eval_batch,
-                &mut out,
-            )? {
+            let mut g = Guard {
+                snapshot: &snapshot,
+                retries: &mut retries,
+                selector: selector.as_deref_mut(),
+            };
+            if let Some(back) = guard_check(cfg, &mut trainer, &data, &mut g, eval_batch, &mut out)?
+            {
                 epoch = back;
-                if let Some(s) = selector.as_mut() {
-                    s.load_state(&snapshot.as_ref().expect("checked").1.1)?;
-                }
                 continue;
             }
             let extra = selector
@@ -524,19 +519,14 @@ pub fn run(
         )?;
         if epoch + 1 == epochs && cfg.guard.enabled && selector.is_some() {
             // the last round is checked too
-            if let Some(back) = guard_check(
-                cfg,
-                &mut trainer,
-                &data,
-                &snapshot,
-                &mut retries,
-                eval_batch,
-                &mut out,
-            )? {
+            let mut g = Guard {
+                snapshot: &snapshot,
+                retries: &mut retries,
+                selector: selector.as_deref_mut(),
+            };
+            if let Some(back) = guard_check(cfg, &mut trainer, &data, &mut g, eval_batch, &mut out)?
+            {
                 epoch = back;
-                if let Some(s) = selector.as_mut() {
-                    s.load_state(&snapshot.as_ref().expect("checked").1.1)?;
-                }
                 continue;
             }
         }
@@ -693,16 +683,24 @@ type Snapshot = (usize, (Vec<u8>, Vec<u8>));
 /// trainer is rolled back to the snapshot taken before that round, the coreset fraction is
 /// multiplied by `guard.growth` for the retry, a `Rollback` event is emitted, and the epoch
 /// to resume from is returned.
+/// What the guard reads and resets besides the trainer.
+struct Guard<'a> {
+    snapshot: &'a Option<Snapshot>,
+    retries: &'a mut usize,
+    selector: Option<&'a mut (dyn Selector + 'static)>,
+}
+
 fn guard_check(
     cfg: &Config,
     trainer: &mut Trainer,
     data: &PreparedData,
-    snapshot: &Option<Snapshot>,
-    retries: &mut usize,
+    g: &mut Guard<'_>,
     eval_batch: usize,
     out: &mut Outputs<'_>,
 ) -> Result<Option<usize>, RunError> {
-    let (Some(stored), Some((back, (bytes, _)))) = (trainer.state().preserved.clone(), snapshot)
+    let retries = &mut *g.retries;
+    let (Some(stored), Some((back, (bytes, sel_state)))) =
+        (trainer.state().preserved.clone(), g.snapshot)
     else {
         return Ok(None);
     };
@@ -733,6 +731,9 @@ fn guard_check(
     };
     let spent_flops = trainer.state().train_flops;
     trainer.restore_checkpoint_bytes(bytes)?;
+    if let Some(s) = g.selector.as_deref_mut() {
+        s.load_state(sel_state)?;
+    }
     // the failed round's cost stays charged to the run; the retry is gentler
     let st = trainer.state_mut();
     st.rollbacks = rollbacks + 1;
