@@ -2,12 +2,12 @@
 //! `metrics.jsonl`, `summary.json`, `checkpoint.bin`) and exact resume.
 
 use crate::checkpoint::{self, CheckpointError};
-use crate::config::PreserveMode;
 use crate::config::{Augment, Config, ConfigError, Method};
+use crate::config::{PreserveMode, PrunerName};
 use crate::coreset::{SelectContext, SelectError, Selector};
 use crate::events::{Event, EventSink, JsonlSink};
 use crate::model::{SwastModel, trainable_params};
-use crate::prune::{LayerSummary, PruneError, Pruner, Scope, global_sparsity};
+use crate::prune::{LayerSummary, PruneError, Pruner, Scope};
 use crate::schedule::{Phase, Schedule, ScheduleKind};
 use crate::train::{EpochOptions, Preserved};
 use crate::train::{PassStats, TrainError, Trainer, train_flops_per_sample};
@@ -281,8 +281,20 @@ pub fn build_trainer(
         })
         .sum();
     trainer.set_total_steps(total);
+    let structured = cfg.prune.method == PrunerName::ChannelL1;
     match cfg.method {
         Method::Dense | Method::CoresetOnly => {}
+        Method::PruningOnly | Method::SwastCut if structured => {
+            let at = (cfg.prune.begin * total as f64).round() as u64;
+            trainer.set_structured(cfg.prune.sparsity, at);
+        }
+        Method::SwastTrim if structured => {
+            return Err(PruneError {
+                pruner: "channel-l1",
+                message: "removes backbone channels, which SWaST-trim leaves dense: use it with pruning-only or swast-cut".into(),
+            }
+            .into());
+        }
         Method::PruningOnly | Method::SwastCut => {
             trainer.set_pruner(parts.pruner(cfg, Scope::All)?)?
         }
@@ -513,7 +525,7 @@ pub fn run(
                 samples: tr.samples,
                 seconds,
                 train_flops: trainer.state().train_flops,
-                sparsity: global_sparsity(&trainer.model().layers(), trainer.masks()),
+                sparsity: trainer.overall_sparsity(),
             },
             true,
         )?;
@@ -573,13 +585,14 @@ pub fn run(
         let json = serde_json::to_vec_pretty(&mask_summary).expect("summary serializes");
         checkpoint::write_atomic(&dir.join(files::MASKS), &json)?;
     }
-    let final_sparsity = global_sparsity(&layers, trainer.masks());
     let prunable: usize = layers.iter().map(|l| l.params).sum();
     let params_kept = if mask_summary.is_empty() {
         prunable
     } else {
         mask_summary.iter().map(|l| l.params_kept).sum()
     };
+    // against the model as built, so that removed channels count as pruned weights
+    let final_sparsity = trainer.overall_sparsity();
     let st = trainer.state();
     let dense =
         train_flops_per_sample(trainer.forward_flops()) * (data.train.len() * epochs) as f64;

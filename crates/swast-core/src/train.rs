@@ -144,6 +144,9 @@ pub struct TrainState {
     /// Multiplier of the coreset fraction (raised by the guard's retries).
     #[serde(default = "one")]
     pub budget_scale: f64,
+    /// Channels kept by structured pruning, once it happened (one list per channel group).
+    #[serde(default)]
+    pub channel_keeps: Option<Vec<Vec<usize>>>,
 }
 
 fn one() -> f64 {
@@ -294,6 +297,10 @@ pub struct Trainer {
     pruner: Option<Box<dyn Pruner>>,
     /// Masked forward FLOPs of one sample under the current masks.
     sparse_flops: f64,
+    /// Structured pruning: the share of channels removed and the step after which it happens.
+    structured: Option<(f64, u64)>,
+    /// Prunable weights of the model as built (before any structural change).
+    dense_prunable: usize,
     cfg: TrainConfig,
     device: Device,
     state: TrainState,
@@ -353,11 +360,14 @@ impl Trainer {
         };
         let forward_flops = model.forward_flops();
         let sparse_flops = forward_flops as f64;
+        let dense_prunable_count: usize = model.layers().iter().map(|l| l.params).sum();
         let total_steps = steps_per_epoch * cfg.epochs as u64;
         Ok(Self {
             optim: cfg.optimizer(),
             pruner: None,
             sparse_flops,
+            structured: None,
+            dense_prunable: dense_prunable_count,
             model: Some(model),
             state: TrainState {
                 epoch: 0,
@@ -377,6 +387,7 @@ impl Trainer {
                 rollbacks: 0,
                 phase_seconds: PhaseSeconds::default(),
                 budget_scale: 1.0,
+                channel_keeps: None,
             },
             cfg,
             device,
@@ -413,6 +424,45 @@ impl Trainer {
         self.pruner = Some(pruner);
         self.reapply_masks();
         Ok(())
+    }
+
+    /// Structured (channel) pruning: after optimizer step `at_step` (0 = right now, on the
+    /// initial weights) remove `share` of every channel group by L1 norm, physically.
+    pub fn set_structured(&mut self, share: f64, at_step: u64) {
+        self.structured = Some((share, at_step));
+        if at_step == 0 {
+            self.shrink_now(share);
+        }
+    }
+
+    fn shrink_now(&mut self, share: f64) {
+        let keeps = self.model().l1_channel_keeps(share);
+        self.apply_keeps(&keeps);
+        // the shrunk layers are new parameters: their momentum starts from zero
+        self.optim = self.cfg.optimizer();
+        self.state.channel_keeps = Some(keeps);
+    }
+
+    fn apply_keeps(&mut self, keeps: &[Vec<usize>]) {
+        let mut m = self.model.take().expect("trainer holds a model");
+        m.keep_channels(keeps);
+        self.model = Some(m);
+        self.sparse_flops = sparse_forward_flops(&self.model().layers(), self.masks());
+    }
+
+    /// Share of zero or removed weights over the prunable weights of the model as built.
+    pub fn overall_sparsity(&self) -> f64 {
+        let layers = self.model().layers();
+        let kept: usize = match self.masks() {
+            Some(m) => m.summary(&layers).iter().map(|s| s.params_kept).sum(),
+            None => layers.iter().map(|l| l.params).sum(),
+        };
+        1.0 - kept as f64 / self.dense_prunable.max(1) as f64
+    }
+
+    /// Prunable weights of the model as it was built, before any structural change.
+    pub fn dense_prunable(&self) -> usize {
+        self.dense_prunable
     }
 
     /// The pruner, if any.
@@ -604,6 +654,13 @@ impl Trainer {
         if changed {
             self.reapply_masks();
         }
+        if let Some((share, at)) = self.structured
+            && at > 0
+            && step + 1 == at
+            && self.state.channel_keeps.is_none()
+        {
+            self.shrink_now(share);
+        }
         self.state.step += 1;
         Ok(StepOutput {
             loss: loss_v,
@@ -729,6 +786,15 @@ impl Trainer {
             .map_err(|s: Vec<Vec<u8>>| rec(format!("expected 5 sections, found {}", s.len())))?;
         let state: TrainState =
             serde_json::from_slice(&state).map_err(|e| rec(format!("state: {e}")))?;
+        if let Some(k) = &state.channel_keeps
+            && self.state.channel_keeps.as_ref() != Some(k)
+        {
+            // rebuild the pruned architecture before loading its weights
+            if self.state.channel_keeps.is_some() {
+                return Err(rec("the trainer was already shrunk differently".into()));
+            }
+            self.apply_keeps(k);
+        }
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model))
             .map_err(|e| rec(format!("model record: {e:?}")))?;
         let current = self.model.take().expect("trainer holds a model");

@@ -3,7 +3,9 @@
 //! - one training step of LeNet-5 (1×28×28) and ResNet-20 (3×32×32) without masks, with
 //!   masks fused into the SGD step (what swast uses), and with an unmasked step followed by a
 //!   separate mask-multiply pass over the model (the "post-step mapper" alternative);
-//! - one RigL mask update (drop by |w|, grow by |∇|) on each model, at 50% sparsity.
+//! - one RigL mask update (drop by |w|, grow by |∇|) on each model, at 50% sparsity;
+//! - one training step before and after structured pruning of 50% of every channel group
+//!   (physical removal: the goal is ≥ 1.6× faster).
 //!
 //! Run: `cargo bench -p swast-prune --bench prune`
 
@@ -120,6 +122,29 @@ fn bench_model(c: &mut Criterion, arch: Arch, input: [usize; 3]) {
     });
     g.finish();
     let _ = model.num_params();
+
+    // structured: the same step on the model with half of every channel group removed
+    let mut g = c.benchmark_group(format!("structured_step/{name}"));
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.sample_size(10);
+    let mut slot = Some(model);
+    for label in ["all_channels", "half_channels"] {
+        if label == "half_channels" {
+            let mut m = slot.take().unwrap();
+            let keeps = m.l1_channel_keeps(0.5);
+            m.keep_channels(&keeps);
+            slot = Some(m);
+        }
+        let mut opt = MaskedSgd::new(settings());
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                let m = slot.take().unwrap();
+                let gr = grads(&m, &x, &y);
+                slot = Some(opt.step(0.01, m, gr, None));
+            })
+        });
+    }
+    g.finish();
 }
 
 fn benches(c: &mut Criterion) {

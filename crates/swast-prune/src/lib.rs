@@ -13,7 +13,9 @@
 //! | `gmp` | Zhu & Gupta, 2017 | every ΔT steps from `begin` to `end` |
 //! | `snip` | Lee et al., ICLR 2019 | once, on the first batch |
 //!
-//! ProbMask and structured channel pruning are not implemented yet.
+//! Structured channel pruning (`channel-l1`, physical removal) lives in swast-core's model
+//! code ([`swast_core::model::shrink`]) and trainer, since it changes the architecture.
+//! ProbMask is not implemented yet.
 
 pub mod distribution;
 pub mod mask;

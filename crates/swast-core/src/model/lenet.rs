@@ -56,6 +56,40 @@ impl LeNet5 {
     }
 }
 
+impl LeNet5 {
+    /// L1 scores of the channel groups: conv1's and conv2's output channels, fc1's and fc2's
+    /// units.
+    pub fn channel_scores(&self) -> Vec<Vec<f32>> {
+        use super::shrink::{conv_out_l1, linear_out_l1};
+        vec![
+            conv_out_l1(&self.conv1),
+            conv_out_l1(&self.conv2),
+            linear_out_l1(&self.fc1),
+            linear_out_l1(&self.fc2),
+        ]
+    }
+
+    /// Keeps the channels of each group (see [`LeNet5::channel_scores`]).
+    pub fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        use super::shrink::{conv_keep_in, conv_keep_out, linear_keep_in, linear_keep_out};
+        conv_keep_out(&mut self.conv1, &keeps[0]);
+        conv_keep_in(&mut self.conv2, &keeps[0]);
+        // fc1 reads conv2's channels flattened channel-major: P positions per channel
+        let [c2, _, _, _] = self.conv2.weight.dims();
+        let positions = self.fc1.weight.dims()[0] / c2;
+        conv_keep_out(&mut self.conv2, &keeps[1]);
+        let rows: Vec<usize> = keeps[1]
+            .iter()
+            .flat_map(|&c| c * positions..(c + 1) * positions)
+            .collect();
+        linear_keep_in(&mut self.fc1, &rows);
+        linear_keep_out(&mut self.fc1, &keeps[2]);
+        linear_keep_in(&mut self.fc2, &keeps[2]);
+        linear_keep_out(&mut self.fc2, &keeps[3]);
+        linear_keep_in(&mut self.fc3, &keeps[3]);
+    }
+}
+
 impl SwastModel for LeNet5 {
     fn forward_output(&self, x: Tensor<4>) -> ModelOutput {
         let x = self.pool.forward(relu(self.conv1.forward(x)));

@@ -29,6 +29,28 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// L1 scores of each hidden layer's units (one channel group per hidden layer).
+    pub fn channel_scores(&self) -> Vec<Vec<f32>> {
+        self.hidden
+            .iter()
+            .map(super::shrink::linear_out_l1)
+            .collect()
+    }
+
+    /// Keeps units `keeps[i]` of hidden layer `i`, and the matching inputs of the next layer.
+    pub fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        use super::shrink::{linear_keep_in, linear_keep_out};
+        for (i, k) in keeps.iter().enumerate() {
+            linear_keep_out(&mut self.hidden[i], k);
+            match self.hidden.get_mut(i + 1) {
+                Some(next) => linear_keep_in(next, k),
+                None => linear_keep_in(&mut self.fc, k),
+            }
+        }
+    }
+}
+
 impl SwastModel for Mlp {
     fn forward_output(&self, x: Tensor<4>) -> ModelOutput {
         let mut h: Tensor<2> = x.flatten(1, 3);

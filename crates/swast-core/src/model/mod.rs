@@ -8,6 +8,7 @@
 mod lenet;
 mod mlp;
 mod resnet;
+pub mod shrink;
 mod vgg;
 
 pub use lenet::LeNet5;
@@ -260,6 +261,37 @@ impl SwastModel for Network {
             Network::ResNet(m) => m.layers(),
             Network::Vgg(m) => m.layers(),
         }
+    }
+}
+
+impl Network {
+    /// L1 scores of every channel group (internal widths that can shrink).
+    pub fn channel_scores(&self) -> Vec<Vec<f32>> {
+        match self {
+            Network::Mlp(m) => m.channel_scores(),
+            Network::LeNet5(m) => m.channel_scores(),
+            Network::ResNet(m) => m.channel_scores(),
+            Network::Vgg(m) => m.channel_scores(),
+        }
+    }
+
+    /// Physically removes every channel not in `keeps` (one list per group, ascending).
+    /// New parameters get new ids, so optimizer state for them starts from zero.
+    pub fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        match self {
+            Network::Mlp(m) => m.keep_channels(keeps),
+            Network::LeNet5(m) => m.keep_channels(keeps),
+            Network::ResNet(m) => m.keep_channels(keeps),
+            Network::Vgg(m) => m.keep_channels(keeps),
+        }
+    }
+
+    /// The channels to keep when removing `share` of each group by L1 norm.
+    pub fn l1_channel_keeps(&self, share: f64) -> Vec<Vec<usize>> {
+        self.channel_scores()
+            .iter()
+            .map(|s| shrink::top_channels(s, shrink::remaining(s.len(), share)))
+            .collect()
     }
 }
 

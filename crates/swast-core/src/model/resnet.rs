@@ -205,6 +205,30 @@ impl ResBlock {
     }
 }
 
+impl ResBlock {
+    fn channel_scores(&self, out: &mut Vec<Vec<f32>>) {
+        out.push(super::shrink::conv_out_l1(&self.conv1));
+        if self.conv3.is_some() {
+            out.push(super::shrink::conv_out_l1(&self.conv2));
+        }
+    }
+
+    /// Keeps inner channels; consumes one group (BasicBlock) or two (Bottleneck).
+    fn keep_channels<'a>(&mut self, keeps: &mut impl Iterator<Item = &'a Vec<usize>>) {
+        use super::shrink::{bn_keep, conv_keep_in, conv_keep_out};
+        let k = keeps.next().expect("one group per inner width");
+        conv_keep_out(&mut self.conv1, k);
+        bn_keep(&mut self.bn1, k);
+        conv_keep_in(&mut self.conv2, k);
+        if let Some(c3) = self.conv3.as_mut() {
+            let k = keeps.next().expect("two groups per bottleneck");
+            conv_keep_out(&mut self.conv2, k);
+            bn_keep(&mut self.bn2, k);
+            conv_keep_in(c3, k);
+        }
+    }
+}
+
 /// A CIFAR-style ResNet for any input channels, image size and class count.
 #[derive(Module, Debug)]
 pub struct ResNet {
@@ -238,6 +262,26 @@ impl ResNet {
             blocks,
             fc: LinearConfig::new(cin, classes).init(device),
             stem_pixels: h * w,
+        }
+    }
+}
+
+impl ResNet {
+    /// L1 scores of the inner channels of every block (one group per BasicBlock, two per
+    /// Bottleneck); the residual width is left alone.
+    pub fn channel_scores(&self) -> Vec<Vec<f32>> {
+        let mut v = Vec::new();
+        for b in &self.blocks {
+            b.channel_scores(&mut v);
+        }
+        v
+    }
+
+    /// Keeps the inner channels of each block (see [`ResNet::channel_scores`]).
+    pub fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        let mut it = keeps.iter();
+        for b in &mut self.blocks {
+            b.keep_channels(&mut it);
         }
     }
 }

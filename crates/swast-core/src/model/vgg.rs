@@ -76,6 +76,27 @@ impl Vgg {
     }
 }
 
+impl Vgg {
+    /// L1 scores of each convolution's output channels.
+    pub fn channel_scores(&self) -> Vec<Vec<f32>> {
+        self.convs.iter().map(super::shrink::conv_out_l1).collect()
+    }
+
+    /// Keeps channels `keeps[i]` of convolution `i` (and its BatchNorm), and the matching
+    /// inputs of the next convolution or of the classifier.
+    pub fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        use super::shrink::{bn_keep, conv_keep_in, conv_keep_out, linear_keep_in};
+        for (i, k) in keeps.iter().enumerate() {
+            conv_keep_out(&mut self.convs[i], k);
+            bn_keep(&mut self.bns[i], k);
+            match self.convs.get_mut(i + 1) {
+                Some(next) => conv_keep_in(next, k),
+                None => linear_keep_in(&mut self.fc, k),
+            }
+        }
+    }
+}
+
 impl SwastModel for Vgg {
     fn forward_output(&self, mut x: Tensor<4>) -> ModelOutput {
         for ((c, bn), &pool) in self.convs.iter().zip(&self.bns).zip(&self.pool_after) {
