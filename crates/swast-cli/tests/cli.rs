@@ -159,6 +159,29 @@ fn bad_input_is_a_one_line_error() {
         "fetch.sh",
     );
     fails_with(&["train", "--device", "cuda"], "needs the `cuda` feature");
+    fails_with(
+        &["train", "--set", "prune.sparsity=1.0"],
+        "prune.sparsity must be in [0, 1)",
+    );
+    fails_with(
+        &["train", "--set", "coreset.fraction=0"],
+        "coreset.fraction must be in (0, 1]",
+    );
+    fails_with(
+        &[
+            "train",
+            "--set",
+            "method=swast-trim",
+            "--set",
+            "prune.method=channel-l1",
+        ],
+        "SWaST-trim",
+    );
+    // an output folder that cannot be created
+    fails_with(
+        &["train", "--out", "/proc/swast-cannot-write-here"],
+        "/proc/swast-cannot-write-here",
+    );
     fails_with(&["train", "--device", "tpu"], "unknown device `tpu`");
     fails_with(
         &["data", "info", "--dataset", "cifar10", "--dir", "nowhere"],

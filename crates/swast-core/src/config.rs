@@ -752,6 +752,17 @@ lambda = 0.1
         bad("name=a/b", "name must be");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, failure_persistence: None, ..Default::default() })]
+
+        #[test]
+        fn arbitrary_text_and_overrides_never_panic(
+            text in "[a-z_.\\[\\]=\"0-9 \n-]{0,200}", set in "[a-z_.=0-9\\[\\], -]{0,40}"
+        ) {
+            let _ = Config::from_toml_with_overrides(&text, &[set]);
+        }
+    }
+
     #[test]
     fn hash_ignores_the_seed_only() {
         let a = Config::default();
