@@ -20,3 +20,4 @@ impl Components for Parts {
 }
 
 pub mod report;
+pub mod runge;

@@ -32,6 +32,14 @@ enum Command {
     /// Inspect datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// The paper's polynomial analysis (`swast analyze runge`).
+    Analyze {
+        /// Which analysis: runge.
+        what: String,
+        /// Seeds for the 𝓘(D, D̂) curve.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+    },
     /// Aggregate run folders (mean ± std over seeds) into Markdown, CSV and SVG plots.
     Report {
         /// Folders holding runs (searched recursively for summary.json).
@@ -488,6 +496,38 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => demo(&args.common)?,
+        Command::Analyze { what, seeds } => {
+            if what != "runge" {
+                bail!("unknown analysis `{what}`: expected runge");
+            }
+            use swast_cli::runge::{difficulty_curve, pruning_experiment};
+            let r = pruning_experiment();
+            println!(
+                "Runge's function, degree-10 fits, 3 smallest coefficients pruned (MSE over the 10 points):\n"
+            );
+            println!("| fit set | original loss | pruned loss | paper |");
+            println!("|---|---:|---:|---|");
+            println!(
+                "| 10 points (5 noisy) | {:.2} | {:.2} | 0.00 → 27.31 |",
+                r.all_points.0, r.all_points.1
+            );
+            println!(
+                "| 5 clean points | {:.2} | {:.2} | 0.45 → 0.58 |",
+                r.clean_points.0, r.clean_points.1
+            );
+            println!(
+                "\npruned 10-point polynomial at x = -1 / 0 / 1: {:.1} / {:.1} / {:.1} (paper: ~12.9 / - / ~8.7)",
+                r.pruned_all_at[0], r.pruned_all_at[1], r.pruned_all_at[2]
+            );
+            println!(
+                "\nI(D, D̂) = sup |L - L̂| / L by degree (generalized-eigenvalue sup, 50 noisy vs 20 clean points, {seeds} seeds):\n"
+            );
+            println!("| degree | mean | std |");
+            println!("|---:|---:|---:|");
+            for (k, m, s) in difficulty_curve(20, seeds) {
+                println!("| {k} | {m:.3e} | {s:.2e} |");
+            }
+        }
         Command::Report { dirs, out } => {
             let runs = swast_cli::report::find_summaries(&dirs)?;
             if runs.is_empty() {

@@ -251,3 +251,19 @@ fn run_compares_the_methods_and_report_aggregates_them() {
     let o = swast(&["report", "nowhere"], t.path());
     assert!(!o.status.success());
 }
+
+#[test]
+fn analyze_runge_prints_the_papers_pattern() {
+    let t = tempfile::tempdir().unwrap();
+    let o = swast(&["analyze", "runge", "--seeds", "2"], t.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("| 10 points (5 noisy) | 0.00 | 31.21 |"),
+        "{out}"
+    );
+    assert!(out.contains("| 5 clean points | 0.47 | 0.60 |"), "{out}");
+    assert!(out.contains("| 20 |"), "{out}");
+    let o = swast(&["analyze", "cubic"], t.path());
+    assert!(!o.status.success());
+}
