@@ -3,6 +3,10 @@
 //! - `fetch-data [DIR]`: fetch MNIST, Fashion-MNIST, MNIST-5k and digits with
 //!   `../shared/data/fetch.sh` (default DIR: `data`).
 //! - `ci`: run `.ci/run` (formatting, clippy, the test suite).
+//! - `repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]`: the
+//!   paper's tables through the swast library, beside the paper's numbers.
+
+mod repro;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -47,10 +51,13 @@ fn main() -> Result<()> {
         Some("ci") => run(Command::new("bash")
             .arg(root.join(".ci/run"))
             .current_dir(&root)),
-        Some(other) => bail!("unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci"),
+        Some("repro") => repro::main(&args[1..]),
+        Some(other) => {
+            bail!("unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro")
+        }
         None => {
             println!(
-                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run"
+                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]"
             );
             Ok(())
         }
