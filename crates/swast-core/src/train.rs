@@ -319,8 +319,6 @@ impl std::fmt::Debug for Trainer {
     }
 }
 
-static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Training FLOPs of one sample: forward plus backward, counted as 3× the forward FLOPs.
 pub fn train_flops_per_sample(forward_flops: u64) -> f64 {
     train_flops_per_sample_f(forward_flops as f64)
@@ -349,15 +347,13 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self, TrainError> {
         let device = device.clone().without_autodiff();
-        // burn's generator may be global to the backend: seeding and drawing the initial
-        // weights under one lock keeps concurrent trainers (threads, tests) reproducible.
-        let model = {
-            let _guard = INIT_LOCK
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            device.seed(seed);
-            model_cfg.build(input, classes, &device.clone().autodiff())?
-        };
+        // initial weights come from swast's own seeded generator (see `model::reinit`), so
+        // they depend on the seed alone, whatever other threads draw from burn's generator
+        device.seed(seed);
+        let model = crate::model::reinit(
+            model_cfg.build(input, classes, &device.clone().autodiff())?,
+            seed,
+        );
         let forward_flops = model.forward_flops();
         let sparse_flops = forward_flops as f64;
         let dense_prunable_count: usize = model.layers().iter().map(|l| l.params).sum();

@@ -129,3 +129,32 @@ fn bad_model_configs_are_errors() {
             .is_err()
     );
 }
+
+#[test]
+fn reinit_depends_on_the_seed_alone() {
+    use swast_core::model::{param_values, reinit};
+    let a = reinit(build(Arch::Lenet5, 1.0, [1, 28, 28], 10), 3);
+    // another thread hammering burn's global generator does not matter
+    let noise = std::thread::spawn(|| {
+        for s in 0..200 {
+            let d = dev();
+            d.seed(s);
+            let _ = Tensor::<2>::random([16, 16], Distribution::Default, &d);
+        }
+    });
+    let b = reinit(build(Arch::Lenet5, 1.0, [1, 28, 28], 10), 3);
+    noise.join().unwrap();
+    assert!(param_values(&a) == param_values(&b));
+    let c = reinit(build(Arch::Lenet5, 1.0, [1, 28, 28], 10), 4);
+    assert!(param_values(&a) != param_values(&c));
+    // conv1: fan_in = 1·5·5 → |w| ≤ 1/5; fc1: fan_in = 400 → |w| ≤ 1/20
+    for (path, v) in param_values(&a) {
+        let bound = match path.as_str() {
+            "conv1.weight" | "conv1.bias" => 0.2,
+            "fc1.weight" | "fc1.bias" => 0.05,
+            _ => continue,
+        };
+        assert!(v.iter().all(|x| x.abs() <= bound), "{path}");
+        assert!(v.iter().any(|x| x.abs() > bound / 2.0), "{path} uses its range");
+    }
+}

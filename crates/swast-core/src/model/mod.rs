@@ -401,3 +401,59 @@ pub fn param_values<M: Module>(m: &M) -> Vec<(String, Vec<f32>)> {
     m.visit(&mut c);
     c.out
 }
+
+/// Re-draws every convolution and linear weight and bias from swast's own seeded generator:
+/// uniform in `±1/√fan_in` (burn's and PyTorch's default for these layers), with
+/// `fan_in = in·kh·kw` for convolutions and `in` for linear layers; a bias uses its layer's
+/// fan-in. BatchNorm parameters keep their constant initialisation.
+///
+/// The initial weights then depend on `seed` alone — not on a backend's global generator,
+/// which other threads may draw from concurrently, and not on the backend.
+pub fn reinit<M: Module>(m: M, seed: u64) -> M {
+    struct Reinit {
+        path: Vec<String>,
+        rng: swast_data::SeededRng,
+        fan_in: usize,
+    }
+    impl burn::module::ModuleMapper for Reinit {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn map_float<const D: usize>(
+            &mut self,
+            p: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            let name = self.path.last().map(String::as_str).unwrap_or("");
+            let dims = p.shape().dims::<D>();
+            let fan_in = match (name, D) {
+                ("weight", 4) => dims[1] * dims[2] * dims[3],
+                ("weight", 2) => dims[0],
+                ("bias", 1) => self.fan_in,
+                _ => return p,
+            };
+            if name == "weight" {
+                self.fan_in = fan_in;
+            }
+            let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+            let n: usize = dims.iter().product();
+            let vals: Vec<f32> = (0..n)
+                .map(|_| ((2.0 * self.rng.unit_f64() - 1.0) * bound) as f32)
+                .collect();
+            let (id, t, mapper) = p.consume();
+            let rg = t.is_require_grad();
+            let fresh =
+                Tensor::<D>::from_data(burn::tensor::TensorData::new(vals, dims), &t.device())
+                    .detach();
+            let fresh = if rg { fresh.require_grad() } else { fresh };
+            burn::module::Param::from_mapped_value(id, fresh, mapper)
+        }
+    }
+    m.map(&mut Reinit {
+        path: Vec::new(),
+        rng: swast_data::SeededRng::stream(seed, "init"),
+        fan_in: 1,
+    })
+}
