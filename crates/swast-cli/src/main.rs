@@ -335,6 +335,9 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
         ..RunOptions::default()
     };
     let summary = run(cfg, &device, &dir, &opts, sink, &Parts)?;
+    if !common.quiet {
+        print_mask_table(&dir.join(swast_core::run::files::MASKS));
+    }
     Ok(summary)
 }
 
@@ -425,6 +428,37 @@ fn demo(common: &Common) -> Result<()> {
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The per-layer mask summary of a pruned run, as a table.
+fn print_mask_table(path: &Path) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let Ok(layers) = serde_json::from_str::<Vec<swast_core::prune::LayerSummary>>(&text) else {
+        return;
+    };
+    println!(
+        "{:<22} {:<18} {:<10} {:>8} {:>10} {:>14}",
+        "layer", "shape", "role", "density", "kept", "sparse FLOPs"
+    );
+    for l in &layers {
+        let shape = l
+            .shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x");
+        println!(
+            "{:<22} {:<18} {:<10} {:>7.1}% {:>10} {:>14.0}",
+            l.name,
+            shape,
+            format!("{:?}", l.role).to_lowercase(),
+            100.0 * l.density,
+            l.params_kept,
+            l.sparse_flops
+        );
+    }
 }
 
 fn print_table(rows: &[Summary]) {

@@ -155,6 +155,9 @@ fn reinit_depends_on_the_seed_alone() {
             _ => continue,
         };
         assert!(v.iter().all(|x| x.abs() <= bound), "{path}");
-        assert!(v.iter().any(|x| x.abs() > bound / 2.0), "{path} uses its range");
+        assert!(
+            v.iter().any(|x| x.abs() > bound / 2.0),
+            "{path} uses its range"
+        );
     }
 }
