@@ -9,7 +9,7 @@
 //!
 //! Run: `cargo bench -p swast-prune --bench prune`
 
-use burn::module::Module;
+use burn::module::{Module, Param, ParamId, Reparameterization, Reparameterizer};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution as Dist, Int, Tensor, TensorData};
@@ -21,6 +21,40 @@ use swast_core::prune::{MaskSet, PruneInit, Pruner, Scope, apply_masks};
 use swast_prune::{OnlinePruner, PruneSettings};
 
 const BATCH: usize = 128;
+
+/// The mask as a reparameterization (burn's LoRA mechanism): `weight.val()` returns
+/// `base ⊙ mask`, so gradients of pruned weights are exactly zero.
+#[derive(burn::module::Module, Debug)]
+struct MaskReparam {
+    mask: Tensor<1>,
+}
+
+impl Reparameterization for MaskReparam {
+    const NAME: &'static str = "mask";
+    fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
+        let dims: [usize; D] = base.dims();
+        base * self.mask.clone().reshape(dims)
+    }
+}
+
+struct MaskReparameterizer<'a>(&'a MaskSet, Vec<ParamId>);
+
+impl Reparameterizer for MaskReparameterizer<'_> {
+    type Reparam = MaskReparam;
+    fn reparameterize<const D: usize>(
+        &mut self,
+        _path: &str,
+        p: Param<Tensor<D>>,
+    ) -> (Param<Tensor<D>>, Option<MaskReparam>) {
+        let m = self
+            .1
+            .contains(&p.id)
+            .then(|| self.0.tensor(p.id))
+            .flatten()
+            .cloned();
+        (p, m.map(|mask| MaskReparam { mask }))
+    }
+}
 
 fn settings() -> SgdSettings {
     SgdSettings {
@@ -105,6 +139,22 @@ fn bench_model(c: &mut Criterion, arch: Arch, input: [usize; 3]) {
             slot = Some(apply_masks(opt.step(0.01, m, gr, None), &masks));
         })
     });
+    // the mask as a reparameterization of the weights, plain SGD
+    let ids: Vec<ParamId> = masks.layers().iter().map(|l| l.info.param_id).collect();
+    let m = slot.take().unwrap();
+    slot = Some(
+        m.clone()
+            .apply_reparameterization(MaskReparameterizer(&masks, ids)),
+    );
+    let mut opt = MaskedSgd::new(settings());
+    g.bench_function("masks_reparameterization", |b| {
+        b.iter(|| {
+            let m = slot.take().unwrap();
+            let gr = grads(&m, &x, &y);
+            slot = Some(opt.step(0.01, m, gr, None));
+        })
+    });
+    slot = Some(m);
     g.finish();
 
     let model = slot.take().unwrap();
