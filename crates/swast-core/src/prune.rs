@@ -274,15 +274,12 @@ impl MaskSet {
     }
 }
 
-/// Sparsity over all prunable weights of a model given its masks (unmasked layers count as
-/// dense).
-pub fn global_sparsity(layers: &[LayerInfo], masks: Option<&MaskSet>) -> f64 {
-    let total: usize = layers.iter().map(|l| l.params).sum();
-    let kept: usize = match masks {
+/// Prunable weights kept under the masks (unmasked layers count in full).
+pub fn params_kept(layers: &[LayerInfo], masks: Option<&MaskSet>) -> usize {
+    match masks {
         Some(m) => m.summary(layers).iter().map(|s| s.params_kept).sum(),
-        None => total,
-    };
-    1.0 - kept as f64 / total.max(1) as f64
+        None => layers.iter().map(|l| l.params).sum(),
+    }
 }
 
 /// Forward FLOPs of one sample under the masks (each layer's dense FLOPs × its density).

@@ -162,7 +162,7 @@ pub struct Summary {
     pub coreset_fraction: f64,
     /// Selection rounds.
     pub rounds: usize,
-    /// Wall seconds of probe passes and selections.
+    /// Wall seconds of probe passes, selections and guard checks.
     pub selection_seconds: f64,
     /// FLOPs of probe passes and selections (included in `train_flops`).
     pub selection_flops: f64,
@@ -585,12 +585,7 @@ pub fn run(
         let json = serde_json::to_vec_pretty(&mask_summary).expect("summary serializes");
         checkpoint::write_atomic(&dir.join(files::MASKS), &json)?;
     }
-    let prunable: usize = layers.iter().map(|l| l.params).sum();
-    let params_kept = if mask_summary.is_empty() {
-        prunable
-    } else {
-        mask_summary.iter().map(|l| l.params_kept).sum()
-    };
+    let params_kept = trainer.params_kept();
     // against the model as built, so that removed channels count as pruned weights
     let final_sparsity = trainer.overall_sparsity();
     let st = trainer.state();
@@ -618,7 +613,7 @@ pub fn run(
             .as_ref()
             .map_or(1.0, |c| c.indices.len() as f64 / data.train.len() as f64),
         rounds: st.rounds,
-        selection_seconds: st.selection_seconds,
+        selection_seconds: st.phase_seconds.selection,
         selection_flops: st.selection_flops,
         preserve_flops: 0.0,
         rollbacks: st.rollbacks,
@@ -720,12 +715,9 @@ fn guard_check(
     let t0 = Instant::now();
     let probe = trainer.probe(&data.train, &stored.indices, eval_batch);
     let now = probe.correct.iter().filter(|c| **c).count() as f64 / probe.len().max(1) as f64;
-    {
-        let st = trainer.state_mut();
-        st.selection_flops += probe.flops;
-        st.train_flops += probe.flops;
-        st.phase_seconds.selection += t0.elapsed().as_secs_f64();
-    }
+    trainer
+        .state_mut()
+        .charge_selection(probe.flops, t0.elapsed().as_secs_f64());
     let drop = stored.accuracy - now;
     if drop <= cfg.guard.threshold || *retries >= cfg.guard.max_retries {
         *retries = 0;
@@ -838,10 +830,7 @@ fn select_round(
     checkpoint::write_atomic(&rounds_dir.join(format!("round-{round:03}.json")), &json)?;
     let st = trainer.state_mut();
     st.rounds = round;
-    st.selection_seconds += seconds;
-    st.phase_seconds.selection += seconds;
-    st.selection_flops += flops;
-    st.train_flops += flops;
+    st.charge_selection(flops, seconds);
     // the probe already holds the current model's outputs on every sample, in eval mode and
     // un-augmented: state preservation records them for the new coreset at no extra cost
     let k = probe.classes;

@@ -126,9 +126,6 @@ pub struct TrainState {
     /// Selection rounds so far.
     #[serde(default)]
     pub rounds: usize,
-    /// Wall seconds spent in probe passes and selections.
-    #[serde(default)]
-    pub selection_seconds: f64,
     /// FLOPs of probe passes and selections (also included in `train_flops`).
     #[serde(default)]
     pub selection_flops: f64,
@@ -151,6 +148,16 @@ pub struct TrainState {
 
 fn one() -> f64 {
     1.0
+}
+
+impl TrainState {
+    /// Charges a probe pass or selection to the run: its FLOPs count in `train_flops` and
+    /// `selection_flops`, its wall time in `phase_seconds.selection`.
+    pub fn charge_selection(&mut self, flops: f64, seconds: f64) {
+        self.selection_flops += flops;
+        self.train_flops += flops;
+        self.phase_seconds.selection += seconds;
+    }
 }
 
 /// Wall time per phase.
@@ -377,7 +384,6 @@ impl Trainer {
                 metrics_len: 0,
                 coreset: None,
                 rounds: 0,
-                selection_seconds: 0.0,
                 selection_flops: 0.0,
                 preserved: None,
                 rollbacks: 0,
@@ -448,12 +454,12 @@ impl Trainer {
 
     /// Share of zero or removed weights over the prunable weights of the model as built.
     pub fn overall_sparsity(&self) -> f64 {
-        let layers = self.model().layers();
-        let kept: usize = match self.masks() {
-            Some(m) => m.summary(&layers).iter().map(|s| s.params_kept).sum(),
-            None => layers.iter().map(|l| l.params).sum(),
-        };
-        1.0 - kept as f64 / self.dense_prunable.max(1) as f64
+        1.0 - self.params_kept() as f64 / self.dense_prunable.max(1) as f64
+    }
+
+    /// Prunable weights kept now (masked ones and removed channels excluded).
+    pub fn params_kept(&self) -> usize {
+        crate::prune::params_kept(&self.model().layers(), self.masks())
     }
 
     /// Prunable weights of the model as it was built, before any structural change.
