@@ -294,13 +294,6 @@ impl EventSink for PrintSink {
     }
 }
 
-struct Quiet;
-impl EventSink for Quiet {
-    fn emit(&mut self, _: &Event) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn load_config(path: Option<&Path>, sets: &[String], device: Option<&str>) -> Result<Config> {
     let text = match path {
         Some(p) => std::fs::read_to_string(p)
@@ -325,7 +318,7 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
         .clone()
         .unwrap_or_else(|| default_run_dir(Path::new("runs"), cfg));
     let mut print = PrintSink::new();
-    let mut quiet = Quiet;
+    let mut quiet = swast_core::events::NullSink;
     let sink: &mut dyn EventSink = if common.quiet { &mut quiet } else { &mut print };
     if !common.quiet {
         println!("run folder: {}", dir.display());
