@@ -248,9 +248,18 @@ impl EventSink for PrintSink {
             ),
             Event::Rollback {
                 to_epoch,
+                new_fraction,
+                reason,
+                ..
+            } if reason == "diverged" => println!(
+                "guard: training diverged (NaN or infinite loss or weights): rolled back to epoch {to_epoch}, retrying with fraction {new_fraction:.3}"
+            ),
+            Event::Rollback {
+                to_epoch,
                 accuracy_before,
                 accuracy_after,
                 new_fraction,
+                ..
             } => println!(
                 "guard: coreset accuracy fell from {:.1}% to {:.1}%: rolled back to epoch {to_epoch}, retrying with fraction {new_fraction:.3}",
                 100.0 * accuracy_before,

@@ -166,8 +166,10 @@ fn guard_rolls_back_an_injected_collapse() {
         accuracy_before,
         accuracy_after,
         new_fraction,
+        reason,
     } = rollbacks[0]
     {
+        assert_eq!(reason, "accuracy drop");
         // selections at epochs 2, 4, 6: the round started at epoch 2 (snapshot after 1 epoch)
         assert_eq!(*to_epoch, 1);
         assert!(accuracy_before - accuracy_after > 0.2);
@@ -180,5 +182,83 @@ fn guard_rolls_back_an_injected_collapse() {
     c2.guard.enabled = false;
     let s2 = go(&c2, &t.join("n"), &o, &mut VecSink::default());
     assert_eq!(s2.rollbacks, 0);
+    let _ = std::fs::remove_dir_all(t);
+}
+
+#[test]
+fn a_divergence_stops_with_the_last_good_checkpoint_or_is_rolled_back_by_the_guard() {
+    let _s = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let c = cfg(&[
+        "method=swast-cut",
+        "coreset.selector=uniform",
+        "train.epochs=6",
+    ]);
+    let t = std::env::temp_dir().join(format!("swast-nan-{}", std::process::id()));
+    let d = t.join("stop");
+    // two good epochs, checkpointed
+    let two = RunOptions {
+        stop_after_epoch: Some(2),
+        ..RunOptions::default()
+    };
+    assert!(
+        run(
+            &c,
+            &Device::flex(),
+            &d,
+            &two,
+            &mut VecSink::default(),
+            &Parts
+        )
+        .is_err()
+    );
+    let ckpt = std::fs::read(d.join("checkpoint.bin")).unwrap();
+    let metrics = std::fs::read(d.join("metrics.jsonl")).unwrap();
+    // the third epoch ends with NaN weights: the run stops with a clear error
+    let nan = RunOptions {
+        nan_after_epoch: Some(3),
+        ..RunOptions::default()
+    };
+    let err = run(
+        &c,
+        &Device::flex(),
+        &d,
+        &nan,
+        &mut VecSink::default(),
+        &Parts,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("training diverged at epoch 3"), "{err}");
+    assert!(err.contains("the last good checkpoint is kept"), "{err}");
+    assert_eq!(std::fs::read(d.join("checkpoint.bin")).unwrap(), ckpt);
+    let after = std::fs::read(d.join("metrics.jsonl")).unwrap();
+    assert!(after.starts_with(&metrics));
+    assert!(!String::from_utf8_lossy(&after).contains("\"epoch\":3,"));
+    assert!(!d.join("summary.json").exists());
+    // the last good checkpoint resumes to the end
+    let s = go(&c, &d, &RunOptions::default(), &mut VecSink::default());
+    assert!(s.test_accuracy.is_finite() && s.test_accuracy > 0.5);
+
+    // with the guard on, the same divergence is rolled back to the snapshot before the round
+    let mut g = c.clone();
+    g.guard.enabled = true;
+    let mut ev = VecSink::default();
+    let s = go(&g, &t.join("guard"), &nan, &mut ev);
+    let rollbacks: Vec<&Event> =
+        ev.0.iter()
+            .filter(|e| matches!(e, Event::Rollback { .. }))
+            .collect();
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
+    if let Event::Rollback {
+        to_epoch, reason, ..
+    } = rollbacks[0]
+    {
+        assert_eq!(reason, "diverged");
+        assert_eq!(*to_epoch, 1, "the round that started at epoch 2");
+    }
+    assert_eq!(s.rollbacks, 1);
+    assert!(s.test_accuracy > 0.5, "recovered run: {}", s.test_accuracy);
     let _ = std::fs::remove_dir_all(t);
 }

@@ -84,6 +84,10 @@ pub enum Event {
         accuracy_after: f64,
         /// The coreset fraction of the retry.
         new_fraction: f64,
+        /// Why: `"accuracy drop"` (the double-loss check) or `"diverged"` (a NaN or infinite
+        /// loss or weight).
+        #[serde(default)]
+        reason: String,
     },
     /// A checkpoint was written.
     Checkpoint {

@@ -194,6 +194,9 @@ pub struct RunOptions {
     /// Test hook: zero every weight at the end of this (1-based) epoch, once, to simulate a
     /// collapse the guard must catch.
     pub collapse_after_epoch: Option<usize>,
+    /// Test hook: set one weight to NaN at the end of this (1-based) epoch, once, to simulate
+    /// a divergence.
+    pub nan_after_epoch: Option<usize>,
     /// Set (e.g. by a Ctrl-C handler) to stop cleanly at the next epoch boundary, after the
     /// checkpoint of the epoch in progress is written.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -404,6 +407,7 @@ pub fn run(
     let mut snapshot: Option<Snapshot> = None;
     let mut retries = 0usize;
     let mut injected = false;
+    let mut poisoned = false;
     let mut epoch = start;
     while epoch < epochs {
         if opts
@@ -486,7 +490,7 @@ pub fn run(
             _ => None,
         };
         let tt = Instant::now();
-        let tr: PassStats = trainer.train_epoch(
+        let trained = trainer.train_epoch(
             &data.train,
             view,
             EpochOptions {
@@ -494,12 +498,56 @@ pub fn run(
                 observer,
                 preserve,
             },
-        )?;
+        );
         let train_s = tt.elapsed().as_secs_f64();
         if opts.collapse_after_epoch == Some(t) && !injected {
             injected = true;
             trainer.inject_collapse();
         }
+        if opts.nan_after_epoch == Some(t) && !poisoned {
+            poisoned = true;
+            trainer.inject_nan();
+        }
+        let (sum, sq) = trainer.weight_checksum();
+        let trained = match trained {
+            Ok(_) if !(sum.is_finite() && sq.is_finite()) => Err(TrainError::Diverged {
+                epoch: t,
+                step: trainer.state().step,
+                loss: f64::NAN,
+            }),
+            other => other,
+        };
+        let tr: PassStats = match trained {
+            Ok(tr) => tr,
+            Err(e @ TrainError::Diverged { .. }) => {
+                // with the guard on, a divergence inside a coreset round is rolled back
+                let mut g = Guard {
+                    snapshot: &snapshot,
+                    retries: &mut retries,
+                    selector: selector.as_deref_mut(),
+                };
+                let before = trainer
+                    .state()
+                    .preserved
+                    .as_ref()
+                    .map_or(0.0, |p| p.accuracy);
+                if cfg.guard.enabled
+                    && let Some(back) = roll_back(
+                        cfg,
+                        &mut trainer,
+                        &mut g,
+                        &mut out,
+                        (before, 0.0),
+                        "diverged",
+                    )?
+                {
+                    epoch = back;
+                    continue;
+                }
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let te_t = Instant::now();
         let te = trainer.evaluate(&data.test, eval_batch);
         let va = data
@@ -541,15 +589,6 @@ pub fn run(
                 epoch = back;
                 continue;
             }
-        }
-        let (sum, sq) = trainer.weight_checksum();
-        if !(sum.is_finite() && sq.is_finite()) {
-            return Err(TrainError::Diverged {
-                epoch: t,
-                step: trainer.state().step,
-                loss: f64::NAN,
-            }
-            .into());
         }
         trainer.state_mut().metrics_len = out.metrics.len().map_err(io_err(&metrics_path))?;
         let extra = selector
@@ -706,10 +745,7 @@ fn guard_check(
     eval_batch: usize,
     out: &mut Outputs<'_>,
 ) -> Result<Option<usize>, RunError> {
-    let retries = &mut *g.retries;
-    let (Some(stored), Some((back, (bytes, sel_state)))) =
-        (trainer.state().preserved.clone(), g.snapshot)
-    else {
+    let (Some(stored), Some(_)) = (trainer.state().preserved.clone(), g.snapshot) else {
         return Ok(None);
     };
     let t0 = Instant::now();
@@ -719,7 +755,36 @@ fn guard_check(
         .state_mut()
         .charge_selection(probe.flops, t0.elapsed().as_secs_f64());
     let drop = stored.accuracy - now;
-    if drop <= cfg.guard.threshold || *retries >= cfg.guard.max_retries {
+    if drop <= cfg.guard.threshold {
+        *g.retries = 0;
+        return Ok(None);
+    }
+    roll_back(
+        cfg,
+        trainer,
+        g,
+        out,
+        (stored.accuracy, now),
+        "accuracy drop",
+    )
+}
+
+/// Rolls the trainer (and the selector) back to the guard's snapshot, unless there is none or
+/// the retries are spent (then `None`): the failed round's cost stays charged to the run, the
+/// retry gets a coreset `guard.growth` times larger, and a `Rollback` event says why.
+fn roll_back(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    g: &mut Guard<'_>,
+    out: &mut Outputs<'_>,
+    (accuracy_before, accuracy_after): (f64, f64),
+    reason: &str,
+) -> Result<Option<usize>, RunError> {
+    let Some((back, (bytes, sel_state))) = g.snapshot else {
+        return Ok(None);
+    };
+    let retries = &mut *g.retries;
+    if *retries >= cfg.guard.max_retries {
         *retries = 0;
         return Ok(None);
     }
@@ -739,7 +804,6 @@ fn guard_check(
     if let Some(s) = g.selector.as_deref_mut() {
         s.load_state(sel_state)?;
     }
-    // the failed round's cost stays charged to the run; the retry is gentler
     let st = trainer.state_mut();
     st.rollbacks = rollbacks + 1;
     st.train_flops = spent_flops;
@@ -751,9 +815,10 @@ fn guard_check(
     out.emit(
         &Event::Rollback {
             to_epoch: *back,
-            accuracy_before: stored.accuracy,
-            accuracy_after: now,
+            accuracy_before,
+            accuracy_after,
             new_fraction,
+            reason: reason.into(),
         },
         true,
     )?;

@@ -700,6 +700,18 @@ impl Trainer {
         self.model = Some(crate::prune::scale_params(model, &factors));
     }
 
+    /// Test hook: turns every weight of the first prunable layer into NaN (a divergence).
+    pub fn inject_nan(&mut self) {
+        let layers = self.model().layers();
+        let factors: Vec<(burn::module::ParamId, f32)> = layers
+            .iter()
+            .take(1)
+            .map(|l| (l.param_id, f32::NAN))
+            .collect();
+        let model = self.model.take().expect("trainer holds a model");
+        self.model = Some(crate::prune::scale_params(model, &factors));
+    }
+
     /// Restores a snapshot made by [`Trainer::checkpoint_bytes`]; returns its `extra` bytes.
     pub fn restore_checkpoint_bytes(&mut self, bytes: &[u8]) -> Result<Vec<u8>, TrainError> {
         let path = Path::new("<snapshot>");
