@@ -620,7 +620,13 @@ fn main() -> ExitCode {
     match real_main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            // a cause already quoted by the message above it is not repeated
+            let mut chain: Vec<String> = Vec::new();
+            for c in e.chain().map(|c| c.to_string()) {
+                if !chain.last().is_some_and(|l| l.contains(&c)) {
+                    chain.push(c);
+                }
+            }
             eprintln!("error: {}", chain.join(": "));
             ExitCode::FAILURE
         }

@@ -156,7 +156,7 @@ fn bad_input_is_a_one_line_error() {
             "--set",
             "data.dir=missing",
         ],
-        "fetch.sh",
+        "cargo xtask fetch-data",
     );
     fails_with(&["train", "--device", "cuda"], "needs the `cuda` feature");
     fails_with(

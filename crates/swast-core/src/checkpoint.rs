@@ -11,11 +11,28 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"SWASTCK1";
 
+/// What to do about a failed write, by its cause.
+pub fn io_fix(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull | K::FileTooLarge | K::QuotaExceeded => {
+            "the disk is full (or a file size limit was hit): free space, then run the same command again; the run resumes from its last checkpoint, which is intact"
+        }
+        K::PermissionDenied | K::ReadOnlyFilesystem => {
+            "the folder is not writable: fix its permissions or pass another --out folder"
+        }
+        K::NotADirectory | K::NotFound => {
+            "a part of the path is missing or is a file: pass another --out folder"
+        }
+        _ => "check that the folder exists, is writable and has free space",
+    }
+}
+
 /// Errors reading or writing checkpoints and other run files.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// An I/O failure (disk full, permission denied, …).
-    #[error("cannot write {path}: {source}; check free space and permissions of that folder")]
+    #[error("cannot write {path}: {source}; {}", io_fix(source))]
     Write {
         /// The file.
         path: PathBuf,

@@ -345,6 +345,28 @@ impl Default for Config {
 #[error("config error: {0}")]
 pub struct ConfigError(pub String);
 
+/// The dotted key a typed deserialization of `table` fails on: the table is written back as
+/// TOML text and parsed from there, where the error carries a span, and the span's line
+/// (with its `[section]`) names the key.
+fn key_of_error(table: &toml::Table) -> Option<String> {
+    let text = toml::to_string(table).ok()?;
+    let span = toml::from_str::<Config>(&text).err()?.span()?;
+    let upto = &text[..span.start.min(text.len())];
+    let line = text[upto.rfind('\n').map_or(0, |i| i + 1)..]
+        .lines()
+        .next()?;
+    let key = line.split('=').next()?.trim().trim_matches('"');
+    let section = upto
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
+    Some(match section {
+        Some(s) if !key.is_empty() && !line.starts_with('[') => format!("{s}.{key}"),
+        _ => key.to_string(),
+    })
+}
+
 fn fraction_in(
     key: &str,
     v: f64,
@@ -368,8 +390,21 @@ fn fraction_in(
 }
 
 impl Config {
-    /// Checks every value.
+    /// Checks every value; the error names the key, the rule and how to fix it.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check().map_err(|ConfigError(m)| {
+            let key = m.split_whitespace().next().unwrap_or_default();
+            let key = key.trim_matches('`');
+            let fix = if key == "name" || key.contains('.') {
+                format!("; change `{key}` in the config file or pass --set {key}=VALUE")
+            } else {
+                "; see configs/ for valid examples".to_string()
+            };
+            ConfigError(m + &fix)
+        })
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
         if self.name.is_empty()
             || !self
                 .name
@@ -500,17 +535,31 @@ impl Config {
 
     /// Parses TOML text, applies `key=value` overrides in order, then validates.
     pub fn from_toml_with_overrides(text: &str, sets: &[String]) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError(format!("invalid TOML: {}", e.message())))?;
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let line = e
+                .span()
+                .map(|r| text[..r.start.min(text.len())].lines().count().max(1))
+                .map_or(String::new(), |l| format!(" at line {l}"));
+            ConfigError(format!(
+                "invalid TOML{line}: {}; write each setting as `key = value` under its [section]",
+                e.message()
+            ))
+        })?;
         let valid = valid_keys();
         check_keys(&table, "", &valid)?;
         for s in sets {
             apply_set(&mut table, s, &valid)?;
         }
-        let cfg: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(e.message().to_string()))?;
+        let cfg: Config =
+            toml::Value::Table(table.clone())
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let key = key_of_error(&table).map_or(String::new(), |k| format!("`{k}`: "));
+                    ConfigError(format!(
+                        "{key}{}; give it a value of that type (see configs/ for examples)",
+                        e.message()
+                    ))
+                })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -760,6 +809,19 @@ lambda = 0.1
             text in "[a-z_.\\[\\]=\"0-9 \n-]{0,200}", set in "[a-z_.=0-9\\[\\], -]{0,40}"
         ) {
             let _ = Config::from_toml_with_overrides(&text, &[set]);
+        }
+
+        #[test]
+        fn mutated_resolved_configs_never_panic(pos in 0usize..4096, byte in proptest::prelude::any::<u8>(), cut in 0usize..4096) {
+            // the resolved config of a real run, one byte changed, then cut short
+            let mut b = Config::default().to_toml().into_bytes();
+            let i = pos % b.len();
+            b[i] = byte;
+            b.truncate(b.len() - cut % b.len());
+            let text = String::from_utf8_lossy(&b);
+            if let Ok(c) = Config::from_toml_str(&text) {
+                proptest::prop_assert!(c.validate().is_ok());
+            }
         }
     }
 

@@ -84,7 +84,7 @@ pub enum RunError {
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     /// A file could not be read or written.
-    #[error("{path}: {source}; check that the folder exists, is writable and has free space")]
+    #[error("{path}: {source}; {}", crate::checkpoint::io_fix(source))]
     Io {
         /// The file.
         path: PathBuf,
@@ -221,7 +221,8 @@ pub fn prepare_data(cfg: &Config) -> Result<PreparedData, RunError> {
     if train.is_empty() || splits.test.is_empty() {
         return Err(DataError::Invalid {
             name: cfg.data.dataset.to_string(),
-            message: "the training or test set is empty".into(),
+            message: "the training or test set is empty; point `data.dir` at complete data files"
+                .into(),
         }
         .into());
     }
@@ -356,6 +357,9 @@ pub fn run(
 
     let data = prepare_data(cfg)?;
     let mut trainer = build_trainer(cfg, &data, device, parts)?;
+    for ds in std::iter::once(&data.test).chain(data.val.as_ref()) {
+        trainer.check_data(ds)?;
+    }
 
     let mut selector: Option<Box<dyn Selector>> = if selects(cfg.method) {
         Some(parts.selector(cfg)?)

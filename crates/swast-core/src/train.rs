@@ -294,6 +294,18 @@ pub enum TrainError {
         /// The loss value.
         loss: f64,
     },
+    /// A dataset whose images or classes do not fit the model.
+    #[error(
+        "dataset {dataset} has {found} but the model was built for {expected}; build the model from this dataset (its shape and class count), or pass the dataset it was built for"
+    )]
+    DataMismatch {
+        /// The dataset's name.
+        dataset: String,
+        /// What the dataset has.
+        found: String,
+        /// What the model takes.
+        expected: String,
+    },
 }
 
 /// A model, its optimizer and the training state, on one device.
@@ -314,6 +326,9 @@ pub struct Trainer {
     train_batcher: Batcher,
     eval_batcher: Batcher,
     forward_flops: u64,
+    /// The input shape and class count the model was built for.
+    input: [usize; 3],
+    classes: usize,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -366,6 +381,8 @@ impl Trainer {
         let dense_prunable_count: usize = model.layers().iter().map(|l| l.params).sum();
         let total_steps = steps_per_epoch * cfg.epochs as u64;
         Ok(Self {
+            input,
+            classes,
             optim: cfg.optimizer(),
             pruner: None,
             sparse_flops,
@@ -526,6 +543,7 @@ impl Trainer {
         view: &[usize],
         mut opts: EpochOptions<'_>,
     ) -> Result<PassStats, TrainError> {
+        self.check_data(train)?;
         let ad = self.device.clone().autodiff();
         let positions: Vec<usize> = (0..view.len()).collect();
         let chunks = epoch_batches(
@@ -698,6 +716,32 @@ impl Trainer {
             layers.iter().map(|l| (l.param_id, 0.0)).collect();
         let model = self.model.take().expect("trainer holds a model");
         self.model = Some(crate::prune::scale_params(model, &factors));
+    }
+
+    /// Checks that `ds` fits the model: the image shape it was built for and labels below its
+    /// class count. [`Trainer::train_epoch`] checks its dataset; call this before
+    /// [`Trainer::evaluate`] or [`Trainer::probe`] on a dataset of unknown origin (the run
+    /// does for its test and validation sets).
+    pub fn check_data(&self, ds: &Dataset) -> Result<(), TrainError> {
+        let shape = ds.shape();
+        let [c, h, w] = self.input;
+        if shape != self.input {
+            return Err(TrainError::DataMismatch {
+                dataset: ds.name().to_string(),
+                found: format!("{}×{}×{} images", shape[0], shape[1], shape[2]),
+                expected: format!("{c}×{h}×{w} inputs"),
+            });
+        }
+        if let Some(&m) = ds.labels().iter().max()
+            && m as usize >= self.classes
+        {
+            return Err(TrainError::DataMismatch {
+                dataset: ds.name().to_string(),
+                found: format!("label {m}"),
+                expected: format!("{} classes", self.classes),
+            });
+        }
+        Ok(())
     }
 
     /// Test hook: turns every weight of the first prunable layer into NaN (a divergence).

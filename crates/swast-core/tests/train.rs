@@ -261,3 +261,54 @@ fn unavailable_method_is_a_clear_error() {
     .unwrap_err();
     assert!(e.to_string().contains("swast-cut"), "{e}");
 }
+
+fn synthetic(
+    name: &str,
+    shape: [usize; 3],
+    labels: Vec<u16>,
+    classes: usize,
+) -> swast_data::Dataset {
+    let n = labels.len();
+    swast_data::Dataset::new(
+        name,
+        shape,
+        swast_data::Pixels::U8 {
+            values: vec![7; n * shape.iter().product::<usize>()],
+            max: 255,
+        },
+        labels,
+        None,
+        (0..classes).map(|c| c.to_string()).collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_dataset_that_does_not_fit_the_model_is_an_error_not_a_panic() {
+    let t = tempfile::tempdir().unwrap();
+    let c = cfg(&["train.epochs=1", "data.max_train=200"]);
+    go(&c, t.path());
+    let (_, mut trainer, _) = load_run(t.path(), &dev(), &DenseOnly).unwrap();
+    // a 3-channel CIFAR-shaped set on the 1-channel LeNet-5 built for MNIST
+    let rgb = synthetic("rgb", [3, 32, 32], vec![1, 2, 3], 10);
+    let e = trainer
+        .train_epoch(&rgb, &[0, 1, 2], swast_core::train::EpochOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("3×32×32 images"), "{e}");
+    assert!(e.contains("1×28×28 inputs"), "{e}");
+    assert!(e.contains("build the model from this dataset"), "{e}");
+    assert!(trainer.check_data(&rgb).is_err());
+    // labels beyond the model's 10 classes
+    let wide = synthetic("wide", [1, 28, 28], vec![1, 15], 20);
+    let e = trainer.check_data(&wide).unwrap_err().to_string();
+    assert!(e.contains("label 15") && e.contains("10 classes"), "{e}");
+    // the trainer is unharmed
+    let ok = synthetic("ok", [1, 28, 28], vec![1, 2], 10);
+    assert!(trainer.check_data(&ok).is_ok());
+    assert!(
+        trainer
+            .train_epoch(&ok, &[0, 1], swast_core::train::EpochOptions::default())
+            .is_ok()
+    );
+}

@@ -18,7 +18,7 @@ pub enum DataError {
     },
     /// None of the accepted file names exists.
     #[error(
-        "missing data file in {dir}: expected one of [{expected}]; fetch the data with `../shared/data/fetch.sh data` or point `data.dir` at the folder that holds it"
+        "missing data file in {dir}: expected one of [{expected}]; fetch the data with `cargo xtask fetch-data` or point `data.dir` at the folder that holds it"
     )]
     Missing {
         /// The folder searched.
@@ -28,7 +28,7 @@ pub enum DataError {
     },
     /// The data folder itself does not exist.
     #[error(
-        "data folder {dir} does not exist; fetch the data with `../shared/data/fetch.sh data` or set `data.dir` to the folder that holds {dataset}"
+        "data folder {dir} does not exist; fetch the data with `cargo xtask fetch-data` or set `data.dir` to the folder that holds {dataset}"
     )]
     MissingDir {
         /// The folder.
@@ -37,7 +37,9 @@ pub enum DataError {
         dataset: String,
     },
     /// The file is shorter (or longer) than its header says.
-    #[error("{path}: truncated or padded file: expected {expected} bytes, found {found}")]
+    #[error(
+        "{path}: truncated or padded file: expected {expected} bytes, found {found}; download it again (`cargo xtask fetch-data`)"
+    )]
     Truncated {
         /// The file.
         path: PathBuf,
@@ -48,7 +50,7 @@ pub enum DataError {
     },
     /// The magic number of an IDX file is not the one for its kind.
     #[error(
-        "{path}: wrong magic number: expected {expected:#010x} ({what}), found {found:#010x}; is this the right file?"
+        "{path}: wrong magic number: expected {expected:#010x} ({what}), found {found:#010x}; check that `data.dir` holds this dataset's files, or download them again"
     )]
     BadMagic {
         /// The file.
@@ -61,7 +63,9 @@ pub enum DataError {
         what: &'static str,
     },
     /// Images and labels disagree on the number of samples.
-    #[error("{images_path}: {images} images but {labels_path} has {labels} labels")]
+    #[error(
+        "{images_path}: {images} images but {labels_path} has {labels} labels; the two files come from different or broken downloads: download both again"
+    )]
     CountMismatch {
         /// The image file.
         images_path: PathBuf,
@@ -73,7 +77,9 @@ pub enum DataError {
         labels: usize,
     },
     /// A label is not a valid class index.
-    #[error("{path}: label {label} of sample {index} is out of range: expected 0..{classes}")]
+    #[error(
+        "{path}: label {label} of sample {index} is out of range: expected 0..{classes}; the file is corrupt or of another dataset: check `data.dataset` and download it again"
+    )]
     LabelOutOfRange {
         /// The file.
         path: PathBuf,
@@ -86,7 +92,7 @@ pub enum DataError {
     },
     /// A record-based file whose size is not a whole number of records.
     #[error(
-        "{path}: size {size} bytes is not a multiple of the {record}-byte record: truncated or not a {format} file"
+        "{path}: size {size} bytes is not a multiple of the {record}-byte record: truncated or not a {format} file; download the binary version again"
     )]
     BadRecordSize {
         /// The file.
@@ -99,7 +105,7 @@ pub enum DataError {
         format: &'static str,
     },
     /// A malformed CSV line.
-    #[error("{path}:{line}: {message}")]
+    #[error("{path}:{line}: {message}; fix that line or download the file again")]
     Csv {
         /// The file.
         path: PathBuf,
@@ -109,7 +115,7 @@ pub enum DataError {
         message: String,
     },
     /// The file is not valid gzip data.
-    #[error("{path}: corrupt gzip stream: {source}")]
+    #[error("{path}: corrupt gzip stream: {source}; download it again or unpack it by hand")]
     Gzip {
         /// The file.
         path: PathBuf,
