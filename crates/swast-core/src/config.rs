@@ -205,6 +205,12 @@ pub struct PruneConfig {
     /// Sparse-aware initialisation for masks drawn at step 0 (RigL, random): kept weights are
     /// scaled by `1/√density` so each unit's input variance matches the dense network's.
     pub scale_init: bool,
+    /// ProbMask: learning rate of the keep probabilities (Adam).
+    pub score_lr: f64,
+    /// ProbMask: Gumbel-sigmoid temperature at the start, annealed exponentially …
+    pub temperature_start: f64,
+    /// … to this value at `end`.
+    pub temperature_end: f64,
 }
 
 impl Default for PruneConfig {
@@ -220,6 +226,9 @@ impl Default for PruneConfig {
             end: 0.75,
             global: false,
             scale_init: true,
+            score_lr: 0.1,
+            temperature_start: 1.0,
+            temperature_end: 0.05,
         }
     }
 }
@@ -483,6 +492,22 @@ impl Config {
                 "prune.begin ({}) must come before prune.end ({})",
                 self.prune.begin, self.prune.end
             )));
+        }
+        if !(self.prune.score_lr.is_finite() && self.prune.score_lr > 0.0) {
+            return Err(ConfigError(format!(
+                "prune.score_lr must be a positive number, got {}",
+                self.prune.score_lr
+            )));
+        }
+        for (k, v) in [
+            ("prune.temperature_start", self.prune.temperature_start),
+            ("prune.temperature_end", self.prune.temperature_end),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(ConfigError(format!(
+                    "{k} must be a positive number, got {v}"
+                )));
+            }
         }
         if !["entropy", "least-confidence", "margin"].contains(&self.coreset.uncertainty.as_str()) {
             return Err(ConfigError(format!(

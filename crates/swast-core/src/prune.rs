@@ -410,8 +410,29 @@ pub trait Pruner: Send {
     fn after_step(&mut self, _step: u64, _model: &Network) -> bool {
         false
     }
-    /// The current masks (`None` before [`Pruner::init`]).
+    /// The current masks (`None` before [`Pruner::init`]). They give the run's accounting
+    /// (sparsity, FLOPs, the mask summary) and, when [`Pruner::enforces_masks`], the weights.
     fn masks(&self) -> Option<&MaskSet>;
+    /// Whether the trainer keeps the weights outside [`Pruner::masks`] at exactly zero (in
+    /// the optimizer step and whenever the masks change). True for every pruner whose mask is
+    /// binary; ProbMask keeps dense weights while its mask is still probabilistic.
+    fn enforces_masks(&self) -> bool {
+        true
+    }
+    /// The model the training forward of step `step` runs on instead of `model` (ProbMask:
+    /// the weights times a sampled relaxed mask whose scores autodiff tracks). Its base
+    /// parameters must be `model`'s own, so their gradients reach the optimizer.
+    fn train_view(&mut self, _step: u64, _model: &Network) -> Option<Network> {
+        None
+    }
+    /// The model evaluation and probe passes run on instead of `model` (ProbMask: the
+    /// weights times its current hard mask).
+    fn eval_view(&self, _model: &Network) -> Option<Network> {
+        None
+    }
+    /// Sees the raw gradients of a step whose forward ran on [`Pruner::train_view`], before
+    /// they become parameter gradients (ProbMask reads its scores' gradients here).
+    fn after_backward_raw(&mut self, _step: u64, _grads: &burn::tensor::Gradients) {}
     /// Everything needed to resume (masks, counters, RNG).
     fn state_bytes(&self) -> Vec<u8>;
     /// Restores [`Pruner::state_bytes`]; called after [`Pruner::init`] on a fresh pruner,

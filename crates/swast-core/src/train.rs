@@ -501,12 +501,23 @@ impl Trainer {
 
     fn reapply_masks(&mut self) {
         let layers = self.model().layers();
-        if let Some(m) = self.pruner.as_ref().and_then(|p| p.masks()) {
+        if let Some(m) = self
+            .pruner
+            .as_ref()
+            .filter(|p| p.enforces_masks())
+            .and_then(|p| p.masks())
+        {
             let model = self.model.take().expect("trainer holds a model");
             self.model = Some(apply_masks(model, m));
             self.optim.apply_masks(m);
         }
         self.sparse_flops = sparse_forward_flops(&layers, self.masks());
+    }
+
+    /// The model evaluation and probe passes use when it is not [`Trainer::model`] itself
+    /// (a pruner whose mask is not yet enforced on the weights, such as ProbMask's).
+    pub fn eval_view(&self) -> Option<Network> {
+        self.pruner.as_ref().and_then(|p| p.eval_view(self.model()))
     }
 
     /// The model (with autodiff).
@@ -619,7 +630,12 @@ impl Trainer {
         kl: Option<KlTargets>,
         per_sample: bool,
     ) -> Result<StepOutput, TrainError> {
-        let out = self.model().forward_output(images);
+        let step = self.state.step;
+        let view = self
+            .pruner
+            .as_mut()
+            .and_then(|p| p.train_view(step, self.model.as_ref().expect("model")));
+        let out = view.as_ref().unwrap_or(self.model()).forward_output(images);
         let [n, _] = out.logits.dims();
         let loss = match weights {
             None => CrossEntropyLossConfig::new()
@@ -657,16 +673,32 @@ impl Trainer {
                 .collect::<Vec<bool>>()
         });
         let correct = pred.int().sum().into_scalar::<i64>() as usize;
-        let grads = GradientsParams::from_grads(loss.backward(), self.model());
-        let step = self.state.step;
+        let raw = loss.backward();
+        if view.is_some()
+            && let Some(p) = self.pruner.as_mut()
+        {
+            p.after_backward_raw(step, &raw);
+        }
+        drop(view);
+        let grads = GradientsParams::from_grads(raw, self.model());
         if let Some(p) = self.pruner.as_mut() {
             p.after_backward(step, self.model.as_ref().expect("model"), &grads);
         }
         let lr = cosine_lr(self.cfg.lr, step, self.state.total_steps);
         let model = self.model.take().expect("trainer holds a model");
-        let masks = self.pruner.as_ref().and_then(|p| p.masks());
+        let masks = self
+            .pruner
+            .as_ref()
+            .filter(|p| p.enforces_masks())
+            .and_then(|p| p.masks());
         self.model = Some(self.optim.step(lr, model, grads, masks));
-        self.state.train_flops += train_flops_per_sample_f(self.sparse_flops) * n as f64;
+        // a mask not yet enforced on the weights (ProbMask's) saves no compute: dense FLOPs
+        let flops = if self.pruner.as_ref().is_none_or(|p| p.enforces_masks()) {
+            self.sparse_flops
+        } else {
+            self.forward_flops as f64
+        };
+        self.state.train_flops += train_flops_per_sample_f(flops) * n as f64;
         let changed = match self.pruner.as_mut() {
             Some(p) => p.after_step(step, self.model.as_ref().expect("model")),
             None => false,
@@ -692,8 +724,9 @@ impl Trainer {
     /// The probe pass of the current model over `indices` of `ds` (evaluation batcher, no
     /// autodiff), its FLOPs at the current sparsity.
     pub fn probe(&self, ds: &Dataset, indices: &[usize], batch: usize) -> Probe {
+        let view = self.eval_view();
         let mut p = crate::probe::probe(
-            self.model(),
+            view.as_ref().unwrap_or(self.model()),
             ds,
             indices,
             &self.eval_batcher,
@@ -771,7 +804,8 @@ impl Trainer {
     /// Loss and accuracy on all of `ds`, in inference mode (BatchNorm running statistics,
     /// no autodiff, no augmentation), in batches of `batch`.
     pub fn evaluate(&self, ds: &Dataset, batch: usize) -> PassStats {
-        let model = self.model().valid();
+        let view = self.eval_view();
+        let model = view.as_ref().unwrap_or(self.model()).valid();
         let ce = CrossEntropyLossConfig::new().init(&self.device);
         let (mut loss_sum, mut correct) = (0f64, 0usize);
         let all: Vec<usize> = (0..ds.len()).collect();

@@ -76,7 +76,7 @@ impl PruneSettings {
             PrunerName::Snip => Algorithm::Snip,
             PrunerName::Probmask | PrunerName::ChannelL1 => {
                 return Err(err(
-                    "not available yet in this version; use rigl, random, magnitude, gmp or snip"
+                    "is not an online mask pruner: build it with swast_prune::build (probmask) or the trainer's structured pruning (channel-l1)"
                         .into(),
                 ));
             }

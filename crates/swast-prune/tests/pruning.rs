@@ -200,7 +200,7 @@ fn cfg(sets: &[&str]) -> Config {
 #[test]
 fn pruning_only_runs_for_every_pruner() {
     let tmp = std::env::temp_dir().join(format!("swast-prune-e2e-{}", std::process::id()));
-    for method in ["rigl", "random", "magnitude", "gmp", "snip"] {
+    for method in ["rigl", "random", "magnitude", "gmp", "snip", "probmask"] {
         let c = cfg(&[
             "method=pruning-only",
             &format!("prune.method={method}"),
@@ -271,14 +271,24 @@ fn pruning_only_runs_for_every_pruner() {
 
 #[test]
 fn pruning_only_resume_is_exact() {
+    for method in ["rigl", "probmask"] {
+        resume_is_exact(method);
+    }
+}
+
+fn resume_is_exact(method: &str) {
     let c = cfg(&[
         "method=pruning-only",
+        &format!("prune.method={method}"),
         "prune.interval=3",
         "train.epochs=3",
         "data.max_train=400",
         "seed=4",
     ]);
-    let tmp = std::env::temp_dir().join(format!("swast-prune-resume-{}", std::process::id()));
+    let tmp = std::env::temp_dir().join(format!(
+        "swast-prune-resume-{method}-{}",
+        std::process::id()
+    ));
     let (full, cut) = (tmp.join("full"), tmp.join("cut"));
     run(
         &c,
@@ -314,6 +324,6 @@ fn pruning_only_resume_is_exact() {
             .collect();
         (swast_core::model::param_values(t.model()), masks)
     };
-    assert!(load(&full) == load(&cut), "resumed RigL run differs");
+    assert!(load(&full) == load(&cut), "resumed {method} run differs");
     let _ = std::fs::remove_dir_all(tmp);
 }
