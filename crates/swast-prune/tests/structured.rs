@@ -125,6 +125,59 @@ fn removing_dead_units_changes_nothing() {
     }
 }
 
+#[test]
+fn removing_a_dead_residual_channel_changes_nothing() {
+    // ResNet-20: a residual channel of the first stage that every writer leaves at zero
+    // (stem and each block's conv2 output filters zeroed; BatchNorm β and running mean are 0)
+    let m = build(Arch::Resnet20, [3, 16, 16], 1.0);
+    let x = Tensor::<4>::random([2, 3, 16, 16], Distribution::Default, &dev());
+    let dead = 5usize;
+    let writers: Vec<burn::module::ParamId> = m
+        .layers()
+        .iter()
+        .filter(|l| {
+            ["stem", "blocks.0.conv2", "blocks.1.conv2", "blocks.2.conv2"]
+                .contains(&l.name.as_str())
+        })
+        .map(|l| l.param_id)
+        .collect();
+    assert_eq!(writers.len(), 4);
+    struct ZeroOut(Vec<burn::module::ParamId>, usize);
+    impl burn::module::ModuleMapper for ZeroOut {
+        fn map_float<const D: usize>(
+            &mut self,
+            p: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            if !self.0.contains(&p.id) || D != 4 {
+                return p;
+            }
+            let (id, t, mapper) = p.consume();
+            let dims = t.dims();
+            let per: usize = dims[1..].iter().product();
+            let mut mask = vec![1f32; dims.iter().product()];
+            mask[self.1 * per..(self.1 + 1) * per].fill(0.0);
+            let m = Tensor::<D>::from_data(burn::tensor::TensorData::new(mask, dims), &t.device());
+            burn::module::Param::from_mapped_value(id, t * m, mapper)
+        }
+    }
+    let mut m = m.map(&mut ZeroOut(writers, dead));
+    let before = logits(&m, &x);
+    let scores = m.channel_scores();
+    // 9 inner groups (one per BasicBlock), then the 3 residual streams (16, 32, 64 wide)
+    assert_eq!(scores.len(), 12);
+    assert_eq!(scores[9].len(), 16);
+    assert_eq!(scores[9][dead], 0.0, "a dead channel scores 0");
+    let mut keeps: Vec<Vec<usize>> = scores.iter().map(|s| (0..s.len()).collect()).collect();
+    keeps[9].retain(|&c| c != dead);
+    let f0 = m.forward_flops();
+    m.keep_channels(&keeps);
+    assert!(m.forward_flops() < f0);
+    let after = logits(&m, &x);
+    for (a, b) in before.iter().zip(&after) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+}
+
 fn cfg(sets: &[&str]) -> Config {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     Config::from_toml_with_overrides("", &sets).unwrap()

@@ -206,6 +206,18 @@ impl ResBlock {
 }
 
 impl ResBlock {
+    /// The convolution (and its BatchNorm) that writes the block's residual output.
+    fn last_conv(&self) -> &Conv2d {
+        self.conv3.as_ref().unwrap_or(&self.conv2)
+    }
+
+    fn last_mut(&mut self) -> (&mut Conv2d, &mut BatchNorm) {
+        match (self.conv3.as_mut(), self.bn3.as_mut()) {
+            (Some(c), Some(b)) => (c, b),
+            _ => (&mut self.conv2, &mut self.bn2),
+        }
+    }
+
     fn channel_scores(&self, out: &mut Vec<Vec<f32>>) {
         out.push(super::shrink::conv_out_l1(&self.conv1));
         if self.conv3.is_some() {
@@ -267,22 +279,85 @@ impl ResNet {
 }
 
 impl ResNet {
-    /// L1 scores of the inner channels of every block (one group per BasicBlock, two per
-    /// Bottleneck); the residual width is left alone.
+    /// The residual stream of each block's input and output (stream 0 is the stem's output;
+    /// a block with a projection shortcut starts a new stream), and the number of streams.
+    fn streams(&self) -> (Vec<(usize, usize)>, usize) {
+        let (mut cur, mut n) = (0, 1);
+        let mut io = Vec::with_capacity(self.blocks.len());
+        for b in &self.blocks {
+            let input = cur;
+            if b.shortcut.is_some() {
+                cur = n;
+                n += 1;
+            }
+            io.push((input, cur));
+        }
+        (io, n)
+    }
+
+    /// L1 scores of every channel group: first the inner channels of each block (one group
+    /// per BasicBlock, two per Bottleneck), then each residual stream, scored by the summed
+    /// L1 norms of the output filters of everything that writes to it (the stem, the blocks'
+    /// last convolutions, the projection shortcuts).
     pub fn channel_scores(&self) -> Vec<Vec<f32>> {
+        use super::shrink::conv_out_l1;
         let mut v = Vec::new();
         for b in &self.blocks {
             b.channel_scores(&mut v);
         }
+        let (io, n) = self.streams();
+        let mut res: Vec<Vec<f32>> = vec![Vec::new(); n];
+        let add = |acc: &mut Vec<f32>, s: Vec<f32>| {
+            if acc.is_empty() {
+                *acc = s;
+            } else {
+                acc.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+            }
+        };
+        add(&mut res[0], conv_out_l1(&self.stem));
+        for (b, &(_, out)) in self.blocks.iter().zip(&io) {
+            add(&mut res[out], conv_out_l1(b.last_conv()));
+            if let Some(s) = &b.shortcut {
+                add(&mut res[out], conv_out_l1(&s.conv));
+            }
+        }
+        v.extend(res);
         v
     }
 
-    /// Keeps the inner channels of each block (see [`ResNet::channel_scores`]).
+    /// Keeps the channels of each group of [`ResNet::channel_scores`]; a list that holds the
+    /// inner groups only (checkpoints of earlier versions) leaves the residual widths alone.
     pub fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        use super::shrink::{bn_keep, conv_keep_in, conv_keep_out, linear_keep_in};
         let mut it = keeps.iter();
         for b in &mut self.blocks {
             b.keep_channels(&mut it);
         }
+        let res: Vec<&Vec<usize>> = it.collect();
+        if res.is_empty() {
+            return;
+        }
+        let (io, n) = self.streams();
+        if res.len() != n {
+            // not this architecture's groups: leave the widths alone (loading the weights
+            // then fails with a shape error that names the layer)
+            return;
+        }
+        conv_keep_out(&mut self.stem, res[0]);
+        bn_keep(&mut self.stem_bn, res[0]);
+        for (b, &(i, o)) in self.blocks.iter_mut().zip(&io) {
+            conv_keep_in(&mut b.conv1, res[i]);
+            if let Some(s) = b.shortcut.as_mut() {
+                conv_keep_in(&mut s.conv, res[i]);
+                conv_keep_out(&mut s.conv, res[o]);
+                bn_keep(&mut s.bn, res[o]);
+            }
+            let (c, bn) = b.last_mut();
+            conv_keep_out(c, res[o]);
+            bn_keep(bn, res[o]);
+        }
+        let last = io.last().map_or(0, |&(_, o)| o);
+        linear_keep_in(&mut self.fc, res[last]);
     }
 }
 
