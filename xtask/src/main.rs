@@ -6,6 +6,7 @@
 //! - `repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]`: the
 //!   paper's tables through the swast library, beside the paper's numbers.
 
+mod bench;
 mod repro;
 
 use anyhow::{Context, Result, bail};
@@ -52,12 +53,13 @@ fn main() -> Result<()> {
             .arg(root.join(".ci/run"))
             .current_dir(&root)),
         Some("repro") => repro::main(&args[1..]),
+        Some("bench") => bench::main(&args[1..]),
         Some(other) => {
-            bail!("unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro")
+            bail!("unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench")
         }
         None => {
             println!(
-                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]"
+                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)"
             );
             Ok(())
         }

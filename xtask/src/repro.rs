@@ -790,7 +790,12 @@ pub fn main(args: &[String]) -> Result<()> {
     for t in targets {
         let t0 = std::time::Instant::now();
         let cmd = format!(
-            "cargo xtask repro {t} --scale {} --seeds {seeds}",
+            "{} repro {t} --scale {} --seeds {seeds}",
+            if cfg!(debug_assertions) {
+                "cargo xtask"
+            } else {
+                "cargo run --release -p xtask --"
+            },
             scale_name(scale)
         );
         STARTED.with(|s| *s.borrow_mut() = (t0, cmd));

@@ -1,0 +1,319 @@
+//! `cargo xtask bench [--out FILE] [--seconds S]`: training-step, probe and selection
+//! throughput of LeNet-5 (1×28×28) and ResNet-20 (3×32×32) on every backend compiled into
+//! xtask (`flex` always; `--features tch` / `wgpu` add theirs), as a Markdown table; when
+//! `python3 -c "import torch"` works, the same model and step in PyTorch eager on the same
+//! machine in the same run, and the ratio swast / PyTorch.
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+use swast_core::config::{CoresetConfig, SelectorName};
+use swast_core::coreset::SelectContext;
+use swast_core::model::{Arch, ModelConfig};
+use swast_core::train::{TrainConfig, Trainer};
+use swast_data::{Batcher, Dataset, Normalization, Pixels, SeededRng};
+
+const BATCH: usize = 128;
+
+/// The backends compiled in, by `--device` name.
+fn backends() -> Vec<(&'static str, Device)> {
+    #[allow(unused_mut)]
+    let mut v = vec![("flex", Device::flex())];
+    #[cfg(feature = "tch")]
+    #[allow(deprecated)]
+    v.push(("tch-cpu", Device::libtorch()));
+    #[cfg(feature = "wgpu")]
+    v.push((
+        "wgpu",
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+    ));
+    v
+}
+
+fn synthetic(n: usize, shape: [usize; 3]) -> Dataset {
+    let mut r = SeededRng::new(1);
+    let len = shape.iter().product::<usize>();
+    Dataset::new(
+        "synthetic",
+        shape,
+        Pixels::U8 {
+            values: (0..n * len).map(|_| r.below(256) as u8).collect(),
+            max: 255,
+        },
+        (0..n).map(|i| (i % 10) as u16).collect(),
+        None,
+        (0..10).map(|c| c.to_string()).collect(),
+    )
+    .expect("a valid synthetic set")
+}
+
+/// Calls `f` until `seconds` have passed (at least `min` times, after `warm` warm-up calls);
+/// returns calls per second.
+fn rate(warm: usize, min: usize, seconds: f64, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warm {
+        f();
+    }
+    let t0 = Instant::now();
+    let mut n = 0;
+    while n < min || t0.elapsed().as_secs_f64() < seconds {
+        f();
+        n += 1;
+    }
+    n as f64 / t0.elapsed().as_secs_f64()
+}
+
+struct Row {
+    backend: &'static str,
+    model: &'static str,
+    train: f64,
+    probe: f64,
+    select: Vec<(&'static str, f64)>,
+}
+
+fn measure(
+    backend: &'static str,
+    device: &Device,
+    arch: Arch,
+    shape: [usize; 3],
+    probe_n: usize,
+    seconds: f64,
+) -> Result<Row> {
+    let norm = Normalization {
+        mean: vec![0.5; shape[0]],
+        std: vec![0.25; shape[0]],
+    };
+    let mut trainer = Trainer::new(
+        &ModelConfig {
+            arch,
+            ..ModelConfig::default()
+        },
+        TrainConfig::default(),
+        shape,
+        10,
+        Batcher::new(norm.clone(), false),
+        Batcher::new(norm, false),
+        1_000_000,
+        0,
+        device,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ad = device.clone().autodiff();
+    let x = Tensor::<4>::random(
+        [BATCH, shape[0], shape[1], shape[2]],
+        Distribution::Default,
+        &ad,
+    );
+    let y = Tensor::<1, Int>::from_data(
+        TensorData::new(
+            (0..BATCH as i64).map(|i| i % 10).collect::<Vec<_>>(),
+            [BATCH],
+        ),
+        &ad,
+    );
+    let steps = rate(2, 3, seconds, || {
+        trainer
+            .train_step(x.clone(), y.clone())
+            .expect("a finite loss");
+    });
+    let data = synthetic(probe_n, shape);
+    let all: Vec<usize> = (0..probe_n).collect();
+    let mut probe = None;
+    let probes = rate(1, 1, seconds, || {
+        probe = Some(trainer.probe(&data, &all, 512))
+    });
+    let probe = probe.expect("probed");
+    let mut select = Vec::new();
+    for (label, name) in [
+        ("EL2N", SelectorName::El2n),
+        ("GradMatch", SelectorName::Gradmatch),
+        ("CRAIG", SelectorName::Craig),
+    ] {
+        let mut s = swast_coreset::build(&CoresetConfig {
+            selector: name,
+            ..CoresetConfig::default()
+        });
+        let ctx = SelectContext {
+            probe: &probe,
+            val: None,
+            budget: probe_n / 10,
+            epoch: 1,
+            total_epochs: 10,
+        };
+        let per_s = rate(0, 1, seconds / 3.0, || {
+            s.select(&ctx, &mut SeededRng::new(0)).expect("selects");
+        });
+        select.push((label, per_s * probe_n as f64));
+    }
+    Ok(Row {
+        backend,
+        model: arch.as_str(),
+        train: steps * BATCH as f64,
+        probe: probes * probe_n as f64,
+        select,
+    })
+}
+
+/// The PyTorch eager reference: the same models, batch and optimizer step.
+const TORCH: &str = r#"
+import json, sys, time, torch, torch.nn as nn, torch.nn.functional as F
+torch.manual_seed(0)
+torch.set_num_threads(int(sys.argv[1]))
+secs = float(sys.argv[2])
+class LeNet5(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.c1 = nn.Conv2d(1, 6, 5, padding=2); s.c2 = nn.Conv2d(6, 16, 5)
+        s.f1 = nn.Linear(400, 120); s.f2 = nn.Linear(120, 84); s.f3 = nn.Linear(84, 10)
+    def forward(s, x):
+        x = F.max_pool2d(F.relu(s.c1(x)), 2); x = F.max_pool2d(F.relu(s.c2(x)), 2)
+        x = x.flatten(1); return s.f3(F.relu(s.f2(F.relu(s.f1(x)))))
+class Block(nn.Module):
+    def __init__(s, cin, c, stride):
+        super().__init__()
+        s.c1 = nn.Conv2d(cin, c, 3, stride, 1, bias=False); s.b1 = nn.BatchNorm2d(c)
+        s.c2 = nn.Conv2d(c, c, 3, 1, 1, bias=False); s.b2 = nn.BatchNorm2d(c)
+        s.sc = None
+        if stride != 1 or cin != c:
+            s.sc = nn.Sequential(nn.Conv2d(cin, c, 1, stride, bias=False), nn.BatchNorm2d(c))
+    def forward(s, x):
+        o = F.relu(s.b1(s.c1(x))); o = s.b2(s.c2(o))
+        return F.relu(o + (x if s.sc is None else s.sc(x)))
+class ResNet20(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.stem = nn.Conv2d(3, 16, 3, 1, 1, bias=False); s.bn = nn.BatchNorm2d(16)
+        blocks, cin = [], 16
+        for i, c in enumerate([16, 32, 64]):
+            for b in range(3):
+                blocks.append(Block(cin, c, 2 if i > 0 and b == 0 else 1)); cin = c
+        s.blocks = nn.Sequential(*blocks); s.fc = nn.Linear(64, 10)
+    def forward(s, x):
+        x = s.blocks(F.relu(s.bn(s.stem(x))))
+        return s.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+out = {}
+for name, model, shape in [("lenet5", LeNet5(), (1, 28, 28)), ("resnet20", ResNet20(), (3, 32, 32))]:
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    x = torch.randn(128, *shape); y = torch.arange(128) % 10
+    def step():
+        opt.zero_grad(); loss = F.cross_entropy(model(x), y); loss.backward(); opt.step()
+    for _ in range(2): step()
+    t0, n = time.time(), 0
+    while n < 3 or time.time() - t0 < secs:
+        step(); n += 1
+    out[name] = 128 * n / (time.time() - t0)
+print(json.dumps({"version": torch.__version__, **out}))
+"#;
+
+fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        return Ok(None);
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let o = std::process::Command::new("python3")
+        .args(["-c", TORCH, &threads.to_string(), &seconds.to_string()])
+        .output()
+        .context("run python3")?;
+    if !o.status.success() {
+        bail!(
+            "the PyTorch reference failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).context("the PyTorch reference's output")?;
+    Ok(Some((
+        v["version"].as_str().unwrap_or("?").to_string(),
+        v["lenet5"].as_f64().unwrap_or(f64::NAN),
+        v["resnet20"].as_f64().unwrap_or(f64::NAN),
+    )))
+}
+
+/// Entry point: `bench [--out FILE] [--seconds S]`.
+pub fn main(args: &[String]) -> Result<()> {
+    let (mut out, mut seconds) = (PathBuf::from("results/bench.md"), 3.0f64);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out = PathBuf::from(it.next().context("--out needs a file")?),
+            "--seconds" => {
+                seconds = it
+                    .next()
+                    .context("--seconds needs a value")?
+                    .parse()
+                    .context("--seconds takes a number")?
+            }
+            o => bail!(
+                "unexpected argument `{o}`; usage: cargo xtask bench [--out FILE] [--seconds S]"
+            ),
+        }
+    }
+    let t0 = Instant::now();
+    let mut rows = Vec::new();
+    for (name, device) in backends() {
+        for (arch, shape, probe_n) in [
+            (Arch::Lenet5, [1, 28, 28], 8192),
+            (Arch::Resnet20, [3, 32, 32], 1024),
+        ] {
+            eprintln!("bench: {name} {}", arch.as_str());
+            rows.push(measure(name, &device, arch, shape, probe_n, seconds)?);
+        }
+    }
+    eprintln!("bench: PyTorch reference (if importable)");
+    let torch = torch_reference(seconds)?;
+    let mut md = String::from(
+        "# `cargo xtask bench`\n\nThroughput in samples per second (higher is better). Train step: forward, backward and SGD (Nesterov momentum, weight decay) at batch 128 on random inputs. Probe: the inference pass selection uses (no autodiff, batch 512, per-sample losses, logits and features brought to the host). Selection: choosing 10% of the probed samples from the probe (host-side; samples scored per second).\n\n| backend | model | train step | probe | EL2N | GradMatch | CRAIG | PyTorch eager train step | swast / PyTorch |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in &rows {
+        let reference = torch
+            .as_ref()
+            .map(|(_, l, rn)| if r.model == "lenet5" { *l } else { *rn });
+        let sel: Vec<String> = r.select.iter().map(|(_, v)| format!("{v:.0}")).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} |",
+            r.backend,
+            r.model,
+            r.train,
+            r.probe,
+            sel[0],
+            sel[1],
+            sel[2],
+            reference.map_or("—".into(), |v| format!("{v:.0}")),
+            reference.map_or("—".into(), |v| format!("{:.2}", r.train / v)),
+        );
+    }
+    match &torch {
+        Some((v, _, _)) => {
+            let _ = writeln!(
+                md,
+                "\nPyTorch {v}, eager, CPU, as many threads as cores, same models (LeNet-5 with max-pool; ResNet-20 with 1×1 projection shortcuts) and step."
+            );
+        }
+        None => md.push_str(
+            "\nNo PyTorch comparison: `python3 -c \"import torch\"` fails on this machine (install torch to add the column).\n",
+        ),
+    }
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let _ = writeln!(
+        md,
+        "\n---\nCommand: `cargo xtask bench --seconds {seconds}` · {cores} cores · backends compiled in: {} · wall time {:.0} s",
+        backends()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", "),
+        t0.elapsed().as_secs_f64()
+    );
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    std::fs::write(&out, &md).with_context(|| format!("write {}", out.display()))?;
+    println!("{md}\nwritten: {}", out.display());
+    Ok(())
+}
