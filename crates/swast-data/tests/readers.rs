@@ -237,7 +237,7 @@ fn missing_file_and_missing_dir_say_how_to_fix() {
     let msg = e.to_string();
     assert!(matches!(e, DataError::Missing { .. }), "{msg}");
     assert!(
-        msg.contains("t10k-images-idx3-ubyte[.gz]") && msg.contains("fetch.sh"),
+        msg.contains("t10k-images-idx3-ubyte[.gz]") && msg.contains("cargo xtask fetch-data"),
         "{msg}"
     );
     let e = load(DatasetName::Mnist, Path::new("/definitely/not/here")).unwrap_err();
