@@ -3,6 +3,9 @@
 //! - `fetch-data [DIR]`: fetch MNIST, Fashion-MNIST, MNIST-5k and digits with
 //!   `../shared/data/fetch.sh` (default DIR: `data`).
 //! - `ci`: run `.ci/run` (formatting, clippy, the test suite).
+//! - `setup-tch`: PyTorch 2.9.0 in a venv and `target-tch.env` for `--features tch`.
+//! - `test-wgpu`: the device tests on wgpu over lavapipe (installs the driver if missing).
+//! - `bench`: throughput per compiled backend, PyTorch beside it when importable.
 //! - `repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]`: the
 //!   paper's tables through the swast library, beside the paper's numbers.
 
@@ -30,6 +33,48 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// The device tests on wgpu through Mesa's software Vulkan driver (lavapipe), installed
+/// from Debian's packages when no Vulkan driver is there; its own target folder, since the
+/// wgpu build is heavy.
+fn test_wgpu(root: &std::path::Path) -> Result<()> {
+    let icd = std::path::Path::new("/usr/share/vulkan/icd.d");
+    let has_driver = std::fs::read_dir(icd)
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().contains("lvp"))
+        })
+        .unwrap_or(false);
+    if !has_driver {
+        eprintln!("installing Mesa's Vulkan drivers (lavapipe)");
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get").args([
+            "install",
+            "-y",
+            "-qq",
+            "mesa-vulkan-drivers",
+            "libvulkan1",
+        ]))?;
+    }
+    let target = std::env::var("SWAST_WGPU_TARGET").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/swast-target-wgpu",
+            std::env::var("HOME").unwrap_or_else(|_| ".".into())
+        )
+    });
+    run(Command::new("cargo")
+        .args([
+            "test",
+            "-p",
+            "swast-core",
+            "--features",
+            "wgpu",
+            "--test",
+            "devices",
+        ])
+        .env("CARGO_TARGET_DIR", target)
+        .current_dir(root))
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = root();
@@ -52,14 +97,20 @@ fn main() -> Result<()> {
         Some("ci") => run(Command::new("bash")
             .arg(root.join(".ci/run"))
             .current_dir(&root)),
+        Some("setup-tch") => run(Command::new("bash")
+            .arg(root.join("scripts/setup-tch.sh"))
+            .current_dir(&root)),
+        Some("test-wgpu") => test_wgpu(&root),
         Some("repro") => repro::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
         Some(other) => {
-            bail!("unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench")
+            bail!(
+                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, setup-tch, test-wgpu"
+            )
         }
         None => {
             println!(
-                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)"
+                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  setup-tch                    PyTorch 2.9.0 venv + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)"
             );
             Ok(())
         }

@@ -144,9 +144,13 @@ fn parse_device(name: &str) -> Result<Device> {
         }
         "wgpu" => {
             #[cfg(feature = "wgpu")]
-            return Ok(Device::wgpu(
-                swast_core::burn::tensor::DeviceKind::DiscreteGpu(index),
-            ));
+            // `wgpu` alone: the best adapter there is (a software one, lavapipe, included);
+            // `wgpu:N`: the N-th discrete GPU
+            return Ok(Device::wgpu(if name.contains(':') {
+                swast_core::burn::tensor::DeviceKind::DiscreteGpu(index)
+            } else {
+                swast_core::burn::tensor::DeviceKind::DefaultDevice
+            }));
             #[cfg(not(feature = "wgpu"))]
             return Err(missing("wgpu"));
         }

@@ -15,6 +15,7 @@ pub mod probe;
 pub mod prune;
 pub mod run;
 pub mod schedule;
+pub mod testing;
 pub mod train;
 
 pub use burn;
