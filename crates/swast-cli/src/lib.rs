@@ -21,3 +21,59 @@ impl Components for Parts {
 
 pub mod report;
 pub mod runge;
+
+/// Checks that `device` really works before a run starts: a tiny tensor operation under
+/// `catch_unwind`, with the panic message kept out of the terminal. Backends panic when
+/// their hardware or driver is missing (the CUDA loader when `libcuda.so` is absent, wgpu
+/// without an adapter); that becomes an error naming the device and the cause.
+pub fn check_device(name: &str, device: &swast_core::burn::tensor::Device) -> Result<(), String> {
+    use swast_core::burn::tensor::Tensor;
+    let d = device.clone();
+    probe_quietly(move || {
+        let t = Tensor::<1>::ones([4], &d).mul_scalar(2.0).sum();
+        t.into_scalar::<f32>()
+    })
+    .and_then(|v| {
+        if v == 8.0 {
+            Ok(())
+        } else {
+            Err(format!("a test sum gave {v} instead of 8"))
+        }
+    })
+    .map_err(|cause| {
+        format!(
+            "device `{name}` is not usable: {cause}; check its driver and libraries (for CUDA, libcuda.so.1 from the NVIDIA driver; for wgpu, a Vulkan driver such as Debian's mesa-vulkan-drivers) or pick another --device"
+        )
+    })
+}
+
+/// Runs `f`, turning a panic into `Err(message)` without printing it.
+pub fn probe_quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(f);
+    std::panic::set_hook(hook);
+    r.map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the backend panicked".into())
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_working_device_passes_and_a_panicking_backend_is_an_error() {
+        assert!(check_device("flex", &swast_core::burn::tensor::Device::flex()).is_ok());
+        let e = probe_quietly(|| -> u8 { panic!("cannot open libcuda.so.1\nmore") }).unwrap_err();
+        assert_eq!(e, "cannot open libcuda.so.1");
+        assert_eq!(probe_quietly(|| 3), Ok(3));
+    }
+}

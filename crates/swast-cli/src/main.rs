@@ -326,6 +326,7 @@ fn load_config(path: Option<&Path>, sets: &[String], device: Option<&str>) -> Re
 
 fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
     let device = parse_device(&cfg.device)?;
+    swast_cli::check_device(&cfg.device, &device).map_err(|e| anyhow::anyhow!(e))?;
     let dir = common
         .out
         .clone()
