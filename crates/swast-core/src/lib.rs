@@ -11,6 +11,7 @@ pub mod coreset;
 pub mod events;
 pub mod model;
 pub mod optim;
+pub mod parallel;
 pub mod probe;
 pub mod prune;
 pub mod run;

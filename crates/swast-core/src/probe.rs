@@ -125,3 +125,53 @@ pub fn probe(
     }
     out
 }
+
+/// [`probe`] sharded over several devices: the indices are cut into one contiguous shard
+/// per device, each device probes its shard with its own copy of the model on its own
+/// thread, and the rows are joined back in order. Rows do not depend on each other, so the
+/// result equals one device's, up to each backend's arithmetic. burn 0.22's collectives
+/// (`all_reduce`) exist only for its CUDA and remote backends; a probe needs none.
+pub fn probe_sharded(
+    model: &Network,
+    ds: &Dataset,
+    indices: &[usize],
+    batcher: &Batcher,
+    devices: &[Device],
+    batch: usize,
+) -> Probe {
+    if devices.len() <= 1 || indices.len() < 2 {
+        let d = devices
+            .first()
+            .cloned()
+            .unwrap_or_else(|| model.devices()[0].clone());
+        return probe(model, ds, indices, batcher, &d, batch);
+    }
+    let per = indices.len().div_ceil(devices.len());
+    let parts: Vec<Probe> = std::thread::scope(|s| {
+        let handles: Vec<_> = indices
+            .chunks(per)
+            .zip(devices)
+            .map(|(shard, d)| {
+                let m = model.valid().to_device(&d.clone().without_autodiff());
+                s.spawn(move || probe(&m, ds, shard, batcher, d, batch))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a probe shard panicked"))
+            .collect()
+    });
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().expect("at least one shard");
+    for p in parts {
+        out.indices.extend(p.indices);
+        out.labels.extend(p.labels);
+        out.probs.extend(p.probs);
+        out.features.extend(p.features);
+        out.loss.extend(p.loss);
+        out.correct.extend(p.correct);
+        out.flops += p.flops;
+        out.feature_dim = out.feature_dim.max(p.feature_dim);
+    }
+    out
+}
