@@ -7,7 +7,8 @@
 #   bash scripts/setup-tch.sh            # venv + env file (also: cargo xtask setup-tch)
 #   source target-tch.env                # in each shell that builds with tch
 #   cargo build --release -p swast-cli --features tch
-#   cargo test -p swast-core --features tch --test devices
+#   cargo test --release -p swast-core --features tch --test devices
+#   cargo run --release -p xtask --features tch -- bench
 #
 # SWAST_TCH_VENV picks the venv folder (default ~/.cache/swast-tch-venv).
 set -euo pipefail
@@ -32,4 +33,4 @@ export RUSTFLAGS="-C link-arg=-Wl,-rpath,$lib"
 export CARGO_TARGET_DIR="\${SWAST_TCH_TARGET:-\$HOME/.cache/swast-target-tch}"
 ENV
 echo "torch $want ready in $venv"
-echo "now: source target-tch.env && cargo test -p swast-core --features tch --test devices"
+echo "now: source target-tch.env && cargo test --release -p swast-core --features tch --test devices"

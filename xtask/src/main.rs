@@ -64,6 +64,7 @@ fn test_wgpu(root: &std::path::Path) -> Result<()> {
     run(Command::new("cargo")
         .args([
             "test",
+            "--release",
             "-p",
             "swast-core",
             "--features",
