@@ -83,8 +83,8 @@ pub fn data_parallel_grads(
                 } else {
                     replicate(model, &dev)
                 };
-                let x = images.clone().slice([a..b]).to_device(&dev);
-                let y = labels.clone().slice([a..b]).to_device(&dev);
+                let x = images.clone().narrow(0, a, b - a).to_device(&dev);
+                let y = labels.clone().narrow(0, a, b - a).to_device(&dev);
                 let main = main.clone();
                 s.spawn(move || {
                     let logits = replica.forward_output(x).logits;
