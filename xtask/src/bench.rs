@@ -302,7 +302,12 @@ pub fn main(args: &[String]) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
         md,
-        "\n---\nCommand: `cargo xtask bench --seconds {seconds}` · {cores} cores · backends compiled in: {} · wall time {:.0} s",
+        "\n---\nCommand: `{} bench --seconds {seconds}` · {cores} cores · backends compiled in: {} · wall time {:.0} s",
+        if cfg!(debug_assertions) {
+            "cargo xtask"
+        } else {
+            "cargo run --release -p xtask --"
+        },
         backends()
             .iter()
             .map(|(n, _)| *n)
