@@ -62,6 +62,10 @@ struct Common {
     /// Device: flex (default), tch-cpu, tch-cuda[:N], wgpu[:N], cuda[:N].
     #[arg(long)]
     device: Option<String>,
+    /// Shard probe passes (selection, guard, state preservation) over these devices,
+    /// comma-separated, e.g. `--probe-devices cuda:0,cuda:1`; results do not change.
+    #[arg(long, value_name = "DEVICES", value_delimiter = ',')]
+    probe_devices: Vec<String>,
     /// Print only the final result.
     #[arg(long, short)]
     quiet: bool,
@@ -337,8 +341,15 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
     if !common.quiet {
         println!("run folder: {}", dir.display());
     }
+    let mut probe_devices = Vec::new();
+    for name in &common.probe_devices {
+        let d = parse_device(name)?;
+        swast_cli::check_device(name, &d).map_err(|e| anyhow::anyhow!(e))?;
+        probe_devices.push(d);
+    }
     let opts = RunOptions {
         stop: Some(stop_flag()),
+        probe_devices,
         ..RunOptions::default()
     };
     let summary = run(cfg, &device, &dir, &opts, sink, &Parts)?;
@@ -385,6 +396,7 @@ fn demo(common: &Common) -> Result<()> {
             sets: vec![],
             out: Some(root.join(method)),
             device: common.device.clone(),
+            probe_devices: common.probe_devices.clone(),
             quiet: common.quiet,
         };
         if !common.quiet {

@@ -262,3 +262,30 @@ fn a_divergence_stops_with_the_last_good_checkpoint_or_is_rolled_back_by_the_gua
     assert!(s.test_accuracy > 0.5, "recovered run: {}", s.test_accuracy);
     let _ = std::fs::remove_dir_all(t);
 }
+
+#[test]
+fn probes_sharded_over_two_devices_leave_the_run_unchanged() {
+    let _s = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let c = cfg(&["method=swast-cut", "coreset.selector=gradmatch"]);
+    let t = std::env::temp_dir().join(format!("swast-shard-{}", std::process::id()));
+    let one = go(
+        &c,
+        &t.join("one"),
+        &RunOptions::default(),
+        &mut VecSink::default(),
+    );
+    let two_opts = RunOptions {
+        probe_devices: vec![Device::flex(), Device::flex()],
+        ..RunOptions::default()
+    };
+    let two = go(&c, &t.join("two"), &two_opts, &mut VecSink::default());
+    assert_eq!(one.test_accuracy, two.test_accuracy);
+    assert_eq!(one.train_flops, two.train_flops);
+    let (_, a, _) = load_run(&t.join("one"), &Device::flex(), &Parts).unwrap();
+    let (_, b, _) = load_run(&t.join("two"), &Device::flex(), &Parts).unwrap();
+    assert!(param_values(a.model()) == param_values(b.model()));
+    assert_eq!(a.state().coreset, b.state().coreset);
+    let _ = std::fs::remove_dir_all(t);
+}

@@ -200,6 +200,9 @@ pub struct RunOptions {
     /// Set (e.g. by a Ctrl-C handler) to stop cleanly at the next epoch boundary, after the
     /// checkpoint of the epoch in progress is written.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Devices to shard probe passes over (selection, the guard, state preservation); empty
+    /// or one: the run's device. Rows do not depend on each other, so results do not change.
+    pub probe_devices: Vec<Device>,
 }
 
 /// The data a run trains and tests on, prepared from its config.
@@ -360,6 +363,7 @@ pub fn run(
     for ds in std::iter::once(&data.test).chain(data.val.as_ref()) {
         trainer.check_data(ds)?;
     }
+    trainer.set_probe_devices(opts.probe_devices.clone());
 
     let mut selector: Option<Box<dyn Selector>> = if selects(cfg.method) {
         Some(parts.selector(cfg)?)

@@ -329,6 +329,8 @@ pub struct Trainer {
     /// The input shape and class count the model was built for.
     input: [usize; 3],
     classes: usize,
+    /// Devices probe passes are sharded over (empty: the trainer's device).
+    probe_devices: Vec<Device>,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -383,6 +385,7 @@ impl Trainer {
         Ok(Self {
             input,
             classes,
+            probe_devices: Vec::new(),
             optim: cfg.optimizer(),
             pruner: None,
             sparse_flops,
@@ -725,14 +728,19 @@ impl Trainer {
     /// autodiff), its FLOPs at the current sparsity.
     pub fn probe(&self, ds: &Dataset, indices: &[usize], batch: usize) -> Probe {
         let view = self.eval_view();
-        let mut p = crate::probe::probe(
-            view.as_ref().unwrap_or(self.model()),
-            ds,
-            indices,
-            &self.eval_batcher,
-            &self.device,
-            batch,
-        );
+        let model = view.as_ref().unwrap_or(self.model());
+        let mut p = if self.probe_devices.len() > 1 {
+            crate::probe::probe_sharded(
+                model,
+                ds,
+                indices,
+                &self.eval_batcher,
+                &self.probe_devices,
+                batch,
+            )
+        } else {
+            crate::probe::probe(model, ds, indices, &self.eval_batcher, &self.device, batch)
+        };
         p.flops = self.sparse_flops * indices.len() as f64;
         p
     }
@@ -749,6 +757,12 @@ impl Trainer {
             layers.iter().map(|l| (l.param_id, 0.0)).collect();
         let model = self.model.take().expect("trainer holds a model");
         self.model = Some(crate::prune::scale_params(model, &factors));
+    }
+
+    /// Shards probe passes over `devices` (see [`crate::probe::probe_sharded`]); empty or
+    /// one device: the trainer's own.
+    pub fn set_probe_devices(&mut self, devices: Vec<Device>) {
+        self.probe_devices = devices;
     }
 
     /// Checks that `ds` fits the model: the image shape it was built for and labels below its
