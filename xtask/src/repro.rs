@@ -683,21 +683,8 @@ thread_local! {
 
 /// The commit, the machine and the wall time, for the foot of every result file.
 fn provenance() -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    let commit = git(&["rev-parse", "--short=12", "HEAD"]);
-    let dirty = if git(&["status", "--porcelain", "--untracked-files=no"]).is_empty() {
-        ""
-    } else {
-        " (with uncommitted changes)"
-    };
+    // the commit the binary was built from (build.rs), not the checkout's current HEAD
+    let commit = env!("SWAST_BUILD_COMMIT");
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -724,7 +711,7 @@ fn provenance() -> String {
     format!(
         "
 ---
-Command: `{cmd}` · commit {commit}{dirty} · machine: {cores} cores{mem}, {cpu}, flex (CPU) backend · wall time {secs:.0} s (runs already in the output folder are read back, not rerun)
+Command: `{cmd}` · built from commit {commit} · machine: {cores} cores{mem}, {cpu}, flex (CPU) backend · wall time {secs:.0} s (runs already in the output folder are read back, not rerun)
 "
     )
 }
