@@ -196,13 +196,7 @@ fn cell(values: &[f64]) -> Option<Cell> {
     if values.is_empty() {
         return None;
     }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let std = if values.len() > 1 {
-        (values.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
+    let (mean, std) = swast_cli::report::mean_std(values);
     Some(Cell { mean, std })
 }
 

@@ -32,7 +32,8 @@ pub struct Row {
     pub wall_seconds: f64,
 }
 
-fn mean_std(v: &[f64]) -> (f64, f64) {
+/// Mean and sample standard deviation (0 for a single value).
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let m = v.iter().sum::<f64>() / n;
     let var = if v.len() > 1 {
