@@ -441,11 +441,7 @@ pub fn run(
             Phase::Full
         };
         if phase == Phase::Select && cfg.guard.enabled {
-            let mut g = Guard {
-                snapshot: &snapshot,
-                retries: &mut retries,
-                selector: selector.as_deref_mut(),
-            };
+            let mut g = Guard::new(&snapshot, &mut retries, &mut selector);
             if let Some(back) = guard_check(cfg, &mut trainer, &data, &mut g, eval_batch, &mut out)?
             {
                 epoch = back;
@@ -529,11 +525,7 @@ pub fn run(
             Ok(tr) => tr,
             Err(e @ TrainError::Diverged { .. }) => {
                 // with the guard on, a divergence inside a coreset round is rolled back
-                let mut g = Guard {
-                    snapshot: &snapshot,
-                    retries: &mut retries,
-                    selector: selector.as_deref_mut(),
-                };
+                let mut g = Guard::new(&snapshot, &mut retries, &mut selector);
                 let before = trainer
                     .state()
                     .preserved
@@ -587,11 +579,7 @@ pub fn run(
         )?;
         if epoch + 1 == epochs && cfg.guard.enabled && selector.is_some() {
             // the last round is checked too
-            let mut g = Guard {
-                snapshot: &snapshot,
-                retries: &mut retries,
-                selector: selector.as_deref_mut(),
-            };
+            let mut g = Guard::new(&snapshot, &mut retries, &mut selector);
             if let Some(back) = guard_check(cfg, &mut trainer, &data, &mut g, eval_batch, &mut out)?
             {
                 epoch = back;
@@ -743,6 +731,20 @@ struct Guard<'a> {
     snapshot: &'a Option<Snapshot>,
     retries: &'a mut usize,
     selector: Option<&'a mut (dyn Selector + 'static)>,
+}
+
+impl<'a> Guard<'a> {
+    fn new(
+        snapshot: &'a Option<Snapshot>,
+        retries: &'a mut usize,
+        selector: &'a mut Option<Box<dyn Selector>>,
+    ) -> Self {
+        Self {
+            snapshot,
+            retries,
+            selector: selector.as_deref_mut(),
+        }
+    }
 }
 
 fn guard_check(
