@@ -750,15 +750,6 @@ impl Trainer {
         self.state.epoch += 1;
     }
 
-    /// Test hook: multiplies every weight by zero (a collapse for the guard to catch).
-    pub fn inject_collapse(&mut self) {
-        let layers = self.model().layers();
-        let factors: Vec<(burn::module::ParamId, f32)> =
-            layers.iter().map(|l| (l.param_id, 0.0)).collect();
-        let model = self.model.take().expect("trainer holds a model");
-        self.model = Some(crate::prune::scale_params(model, &factors));
-    }
-
     /// Shards probe passes over `devices` (see [`crate::probe::probe_sharded`]); empty or
     /// one device: the trainer's own.
     pub fn set_probe_devices(&mut self, devices: Vec<Device>) {
@@ -791,13 +782,24 @@ impl Trainer {
         Ok(())
     }
 
+    /// Test hook: multiplies every weight by zero (a collapse for the guard to catch).
+    pub fn inject_collapse(&mut self) {
+        self.scale_layers(0.0, usize::MAX);
+    }
+
     /// Test hook: turns every weight of the first prunable layer into NaN (a divergence).
     pub fn inject_nan(&mut self) {
-        let layers = self.model().layers();
-        let factors: Vec<(burn::module::ParamId, f32)> = layers
+        self.scale_layers(f32::NAN, 1);
+    }
+
+    /// Multiplies the weights of the first `count` prunable layers by `factor`.
+    fn scale_layers(&mut self, factor: f32, count: usize) {
+        let factors: Vec<(burn::module::ParamId, f32)> = self
+            .model()
+            .layers()
             .iter()
-            .take(1)
-            .map(|l| (l.param_id, f32::NAN))
+            .take(count)
+            .map(|l| (l.param_id, factor))
             .collect();
         let model = self.model.take().expect("trainer holds a model");
         self.model = Some(crate::prune::scale_params(model, &factors));
