@@ -99,6 +99,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
     result.map_err(err)
 }
 
+/// Removes the temporary files [`write_atomic`] left in `dir` when its process was killed
+/// mid-write (`.<name>.<pid>.tmp` whose process is gone); the files they were meant to
+/// replace are untouched. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+            continue;
+        };
+        let Some(pid) = stem
+            .rsplit_once('.')
+            .and_then(|(_, p)| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid != std::process::id()
+            && Path::new("/proc").is_dir()
+            && Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Packs sections into the checkpoint container format.
 pub fn pack(sections: &[&[u8]]) -> Vec<u8> {
     let total: usize = sections.iter().map(|s| s.len() + 8).sum();
@@ -188,6 +217,24 @@ mod tests {
             bad[i] ^= 0x10;
             prop_assert!(unpack(Path::new("x"), &bad).is_err());
         }
+    }
+
+    #[test]
+    fn stale_temps_of_killed_writers_are_removed_and_nothing_else() {
+        let t = tempfile::tempdir().unwrap();
+        // pid 4194304 is above Linux's pid_max, so no process has it
+        std::fs::write(t.path().join(".checkpoint.bin.4194304.tmp"), b"half").unwrap();
+        std::fs::write(t.path().join("checkpoint.bin"), b"whole").unwrap();
+        std::fs::write(t.path().join(".hidden"), b"keep").unwrap();
+        std::fs::write(t.path().join("notes.tmp"), b"keep").unwrap();
+        assert_eq!(remove_stale_temps(t.path()), 1);
+        let mut left: Vec<String> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".hidden", "checkpoint.bin", "notes.tmp"]);
+        assert_eq!(remove_stale_temps(&t.path().join("missing")), 0);
     }
 
     #[test]

@@ -339,6 +339,10 @@ pub fn run(
     cfg.validate()?;
     let resolved = cfg.to_toml();
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    // a session killed while writing leaves its temporary files behind
+    for d in [dir.to_path_buf(), dir.join(files::CORESETS)] {
+        checkpoint::remove_stale_temps(&d);
+    }
     let config_path = dir.join(files::CONFIG);
     let summary_path = dir.join(files::SUMMARY);
     let ckpt_path = dir.join(files::CHECKPOINT);
