@@ -35,11 +35,23 @@ fn go(c: &Config, dir: &std::path::Path, opts: &RunOptions, ev: &mut VecSink) ->
 
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The heavy tests of this file run one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The `Rollback` events a run emitted.
+fn rollbacks(ev: &VecSink) -> Vec<&Event> {
+    ev.0.iter()
+        .filter(|e| matches!(e, Event::Rollback { .. }))
+        .collect()
+}
+
 #[test]
 fn trim_and_cut_prune_and_select_in_one_loop() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = serial();
     let t = std::env::temp_dir().join(format!("swast-methods-{}", std::process::id()));
     let trim = go(
         &cfg(&["method=swast-trim"]),
@@ -95,9 +107,7 @@ fn trim_and_cut_prune_and_select_in_one_loop() {
 
 #[test]
 fn swast_cut_resumes_exactly_after_an_interruption_at_any_epoch() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = serial();
     let c = cfg(&[
         "method=swast-cut",
         "coreset.selector=forgetting",
@@ -138,9 +148,7 @@ fn swast_cut_resumes_exactly_after_an_interruption_at_any_epoch() {
 
 #[test]
 fn guard_rolls_back_an_injected_collapse() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = serial();
     // a class-uniform coreset, so its recorded accuracy is the model's (a hard EL2N coreset
     // is mostly misclassified to begin with)
     let c = cfg(&[
@@ -156,10 +164,7 @@ fn guard_rolls_back_an_injected_collapse() {
         ..RunOptions::default()
     };
     let s = go(&c, &t.join("g"), &o, &mut ev);
-    let rollbacks: Vec<&Event> =
-        ev.0.iter()
-            .filter(|e| matches!(e, Event::Rollback { .. }))
-            .collect();
+    let rollbacks = rollbacks(&ev);
     assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
     if let Event::Rollback {
         to_epoch,
@@ -187,9 +192,7 @@ fn guard_rolls_back_an_injected_collapse() {
 
 #[test]
 fn a_divergence_stops_with_the_last_good_checkpoint_or_is_rolled_back_by_the_guard() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = serial();
     let c = cfg(&[
         "method=swast-cut",
         "coreset.selector=uniform",
@@ -246,10 +249,7 @@ fn a_divergence_stops_with_the_last_good_checkpoint_or_is_rolled_back_by_the_gua
     g.guard.enabled = true;
     let mut ev = VecSink::default();
     let s = go(&g, &t.join("guard"), &nan, &mut ev);
-    let rollbacks: Vec<&Event> =
-        ev.0.iter()
-            .filter(|e| matches!(e, Event::Rollback { .. }))
-            .collect();
+    let rollbacks = rollbacks(&ev);
     assert_eq!(rollbacks.len(), 1, "{rollbacks:?}");
     if let Event::Rollback {
         to_epoch, reason, ..
@@ -265,9 +265,7 @@ fn a_divergence_stops_with_the_last_good_checkpoint_or_is_rolled_back_by_the_gua
 
 #[test]
 fn probes_sharded_over_two_devices_leave_the_run_unchanged() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = serial();
     let c = cfg(&["method=swast-cut", "coreset.selector=gradmatch"]);
     let t = std::env::temp_dir().join(format!("swast-shard-{}", std::process::id()));
     let one = go(

@@ -310,6 +310,47 @@ pub fn scale_params<M: Module>(module: M, factors: &[(ParamId, f32)]) -> M {
     module.map(&mut Scale(factors))
 }
 
+/// A weight seen through a mask with burn's reparameterization (its LoRA mechanism):
+/// `weight.val()` returns `base ⊙ mask`, so the forward uses the masked weight and autodiff
+/// reaches both the base weight and, when the mask is itself tracked (ProbMask's relaxed
+/// sample), the mask's inputs.
+#[derive(Module, Debug)]
+pub struct MaskReparam {
+    /// The flattened mask, one entry per weight.
+    pub mask: Tensor<1>,
+}
+
+impl burn::module::Reparameterization for MaskReparam {
+    const NAME: &'static str = "mask";
+    fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
+        let dims: [usize; D] = base.dims();
+        base * self.mask.clone().reshape(dims)
+    }
+}
+
+/// `module` with each parameter of `masks` (flattened masks by parameter id) reparameterized
+/// as `base ⊙ mask` ([`MaskReparam`]); parameter ids are kept, so gradients keyed by them
+/// still reach the base weights.
+pub fn attach_masks<M: Module>(module: M, masks: &[(ParamId, Tensor<1>)]) -> M {
+    struct Attach<'a>(&'a [(ParamId, Tensor<1>)]);
+    impl burn::module::Reparameterizer for Attach<'_> {
+        type Reparam = MaskReparam;
+        fn reparameterize<const D: usize>(
+            &mut self,
+            _path: &str,
+            p: Param<Tensor<D>>,
+        ) -> (Param<Tensor<D>>, Option<MaskReparam>) {
+            let m = self
+                .0
+                .iter()
+                .find(|(id, _)| *id == p.id)
+                .map(|(_, m)| MaskReparam { mask: m.clone() });
+            (p, m)
+        }
+    }
+    module.apply_reparameterization(Attach(masks))
+}
+
 /// Multiplies every masked weight of a module by its mask (on the inner tensor, keeping the
 /// parameter id and its gradient requirement).
 pub fn apply_masks<M: Module>(module: M, masks: &MaskSet) -> M {

@@ -9,7 +9,7 @@
 //!
 //! Run: `cargo bench -p swast-prune --bench prune`
 
-use burn::module::{Module, Param, ParamId, Reparameterization, Reparameterizer};
+use burn::module::{Module, ParamId};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution as Dist, Int, Tensor, TensorData};
@@ -17,44 +17,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use swast_core::config::{Distribution, PruneConfig, PrunerName};
 use swast_core::model::{Arch, ModelConfig, Network, SwastModel};
 use swast_core::optim::{MaskedSgd, SgdSettings};
-use swast_core::prune::{MaskSet, PruneInit, Pruner, Scope, apply_masks};
+use swast_core::prune::{MaskSet, PruneInit, Pruner, Scope, apply_masks, attach_masks};
 use swast_prune::{OnlinePruner, PruneSettings};
 
 const BATCH: usize = 128;
-
-/// The mask as a reparameterization (burn's LoRA mechanism): `weight.val()` returns
-/// `base ⊙ mask`, so gradients of pruned weights are exactly zero.
-#[derive(burn::module::Module, Debug)]
-struct MaskReparam {
-    mask: Tensor<1>,
-}
-
-impl Reparameterization for MaskReparam {
-    const NAME: &'static str = "mask";
-    fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
-        let dims: [usize; D] = base.dims();
-        base * self.mask.clone().reshape(dims)
-    }
-}
-
-struct MaskReparameterizer<'a>(&'a MaskSet, Vec<ParamId>);
-
-impl Reparameterizer for MaskReparameterizer<'_> {
-    type Reparam = MaskReparam;
-    fn reparameterize<const D: usize>(
-        &mut self,
-        _path: &str,
-        p: Param<Tensor<D>>,
-    ) -> (Param<Tensor<D>>, Option<MaskReparam>) {
-        let m = self
-            .1
-            .contains(&p.id)
-            .then(|| self.0.tensor(p.id))
-            .flatten()
-            .cloned();
-        (p, m.map(|mask| MaskReparam { mask }))
-    }
-}
 
 fn settings() -> SgdSettings {
     SgdSettings {
@@ -140,12 +106,16 @@ fn bench_model(c: &mut Criterion, arch: Arch, input: [usize; 3]) {
         })
     });
     // the mask as a reparameterization of the weights, plain SGD
-    let ids: Vec<ParamId> = masks.layers().iter().map(|l| l.info.param_id).collect();
+    let pairs: Vec<(ParamId, Tensor<1>)> = masks
+        .layers()
+        .iter()
+        .filter_map(|l| {
+            let id = l.info.param_id;
+            masks.tensor(id).map(|t| (id, t.clone()))
+        })
+        .collect();
     let m = slot.take().unwrap();
-    slot = Some(
-        m.clone()
-            .apply_reparameterization(MaskReparameterizer(&masks, ids)),
-    );
+    slot = Some(attach_masks(m.clone(), &pairs));
     let mut opt = MaskedSgd::new(settings());
     g.bench_function("masks_reparameterization", |b| {
         b.iter(|| {

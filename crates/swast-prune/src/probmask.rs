@@ -15,11 +15,12 @@
 
 use crate::mask::global_top_keep;
 use crate::pruner::cubic_progress;
-use burn::module::{Module, Param, ParamId, Reparameterization, Reparameterizer};
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use swast_core::config::PruneConfig;
 use swast_core::model::{LayerInfo, Network, Role};
-use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner, Scope, Sparsity, apply_masks};
+use swast_core::prune::{
+    MaskSet, PruneError, PruneInit, Pruner, Scope, Sparsity, apply_masks, attach_masks,
+};
 use swast_data::SeededRng;
 
 /// ProbMask's settings.
@@ -65,38 +66,6 @@ impl ProbMaskSettings {
             temperature: (cfg.temperature_start, cfg.temperature_end),
             seed,
         })
-    }
-}
-
-/// `base ⊙ m` with `m` the sampled relaxed mask (tracked by autodiff back to the scores).
-#[derive(Module, Debug)]
-struct RelaxedMask {
-    mask: Tensor<1>,
-}
-
-impl Reparameterization for RelaxedMask {
-    const NAME: &'static str = "probmask";
-    fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
-        let dims: [usize; D] = base.dims();
-        base * self.mask.clone().reshape(dims)
-    }
-}
-
-struct Attach<'a>(&'a [(ParamId, Tensor<1>)]);
-
-impl Reparameterizer for Attach<'_> {
-    type Reparam = RelaxedMask;
-    fn reparameterize<const D: usize>(
-        &mut self,
-        _path: &str,
-        p: Param<Tensor<D>>,
-    ) -> (Param<Tensor<D>>, Option<RelaxedMask>) {
-        let m = self
-            .0
-            .iter()
-            .find(|(id, _)| *id == p.id)
-            .map(|(_, m)| RelaxedMask { mask: m.clone() });
-        (p, m)
     }
 }
 
@@ -361,7 +330,7 @@ impl Pruner for ProbMask {
             attached.push((l.info.param_id, m));
             self.in_flight.push(s);
         }
-        Some(model.clone().apply_reparameterization(Attach(&attached)))
+        Some(attach_masks(model.clone(), &attached))
     }
 
     fn eval_view(&self, model: &Network) -> Option<Network> {
