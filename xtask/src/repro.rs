@@ -228,6 +228,13 @@ fn fmt_cell(c: &Option<Cell>, paper: f64) -> String {
     }
 }
 
+/// Appends `key,mean,std,paper` to a result CSV when the cell ran.
+fn csv_row(csv: &mut String, key: &str, c: &Option<Cell>, paper: f64) {
+    if let Some(c) = c {
+        let _ = writeln!(csv, "{key},{:.4},{:.4},{paper}", c.mean, c.std);
+    }
+}
+
 /// Runs one Table 1 block (`trim` or `cut`) and writes `<target>.md` / `.csv`.
 fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
     let target = format!("table1-{variant}");
@@ -283,22 +290,10 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
                 _ => String::new(),
             };
             let _ = write!(row, "| {}{delta} ", fmt_cell(&c, paper[si][ri]));
-            if let Some(c) = &c {
-                let _ = writeln!(
-                    csv,
-                    "{size},{rate},{:.4},{:.4},{}",
-                    c.mean, c.std, paper[si][ri]
-                );
-            }
+            csv_row(&mut csv, &format!("{size},{rate}"), &c, paper[si][ri]);
         }
         let _ = writeln!(row, "| {} |", fmt_cell(&co, paper[si][5]));
-        if let Some(c) = &co {
-            let _ = writeln!(
-                csv,
-                "{size},coreset-only,{:.4},{:.4},{}",
-                c.mean, c.std, paper[si][5]
-            );
-        }
+        csv_row(&mut csv, &format!("{size},coreset-only"), &co, paper[si][5]);
         md.push_str(&row);
     }
     if scale == Scale::Tiny {
@@ -336,13 +331,12 @@ fn table_noise(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
             s.push(format!("prune.sparsity={}", rate.max(0.0)));
             let c = run_seeds(&format!("{target}-{subset}-{rate}"), &s, seeds, out, dry)?;
             let _ = write!(row, "| {} ", fmt_cell(&c, PAPER_NOISE[ri][ci]));
-            if let Some(c) = &c {
-                let _ = writeln!(
-                    csv,
-                    "{subset},{rate},{:.4},{:.4},{}",
-                    c.mean, c.std, PAPER_NOISE[ri][ci]
-                );
-            }
+            csv_row(
+                &mut csv,
+                &format!("{subset},{rate}"),
+                &c,
+                PAPER_NOISE[ri][ci],
+            );
         }
         row.push_str("|\n");
         md.push_str(&row);
@@ -622,13 +616,7 @@ fn fig9(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
             ]);
             let c = run_seeds(&format!("{target}-{bb}-{fc}-{size}"), &s, seeds, out, dry)?;
             let _ = write!(row, "| {} ", fmt_cell(&c, PAPER_FIG9[bi][fi]));
-            if let Some(c) = &c {
-                let _ = writeln!(
-                    csv,
-                    "{bb},{fc},{:.4},{:.4},{}",
-                    c.mean, c.std, PAPER_FIG9[bi][fi]
-                );
-            }
+            csv_row(&mut csv, &format!("{bb},{fc}"), &c, PAPER_FIG9[bi][fi]);
         }
         row.push_str("|\n");
         md.push_str(&row);

@@ -49,16 +49,11 @@ pub struct ProbMaskSettings {
 impl ProbMaskSettings {
     /// Settings from the `[prune]` table.
     pub fn from_config(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<Self, PruneError> {
-        let err = |message: String| PruneError {
-            pruner: "probmask",
-            message,
-        };
+        let (backbone, classifier) = crate::pruner::targets(cfg, "probmask")?;
         Ok(Self {
             scope,
-            backbone: Sparsity::new(cfg.sparsity)
-                .map_err(|e| err(format!("prune.sparsity: {e}")))?,
-            classifier: Sparsity::new(cfg.classifier_sparsity)
-                .map_err(|e| err(format!("prune.classifier_sparsity: {e}")))?,
+            backbone,
+            classifier,
             interval: cfg.interval.max(1),
             begin: cfg.begin,
             end: cfg.end,

@@ -81,13 +81,12 @@ impl PruneSettings {
                 ));
             }
         };
+        let (backbone, classifier) = targets(cfg, cfg.method.as_str())?;
         Ok(Self {
             algorithm,
             scope,
-            backbone: Sparsity::new(cfg.sparsity)
-                .map_err(|e| err(format!("prune.sparsity: {e}")))?,
-            classifier: Sparsity::new(cfg.classifier_sparsity)
-                .map_err(|e| err(format!("prune.classifier_sparsity: {e}")))?,
+            backbone,
+            classifier,
             distribution: cfg.distribution,
             interval: cfg.interval.max(1),
             drop_fraction: cfg.drop_fraction,
@@ -98,6 +97,24 @@ impl PruneSettings {
             seed,
         })
     }
+}
+
+/// The backbone's and the classifier's target sparsity of a `[prune]` table, errors naming
+/// `pruner` and the key.
+pub(crate) fn targets(
+    cfg: &swast_core::config::PruneConfig,
+    pruner: &'static str,
+) -> Result<(Sparsity, Sparsity), PruneError> {
+    let parse = |key: &str, v: f64| {
+        Sparsity::new(v).map_err(|e| PruneError {
+            pruner,
+            message: format!("{key}: {e}"),
+        })
+    };
+    Ok((
+        parse("prune.sparsity", cfg.sparsity)?,
+        parse("prune.classifier_sparsity", cfg.classifier_sparsity)?,
+    ))
 }
 
 /// Zhu & Gupta's cubic schedule: the share of the final sparsity reached at step `t` when
