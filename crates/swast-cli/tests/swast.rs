@@ -19,7 +19,7 @@ fn cfg(extra: &[&str]) -> Config {
         "train.batch_size=32",
         "data.max_train=1500",
         "prune.sparsity=0.5",
-        "prune.interval=10",
+        "prune.interval_epochs=0.5",
         "seed=3",
     ]
     .iter()
@@ -286,4 +286,99 @@ fn probes_sharded_over_two_devices_leave_the_run_unchanged() {
     assert!(param_values(a.model()) == param_values(b.model()));
     assert_eq!(a.state().coreset, b.state().coreset);
     let _ = std::fs::remove_dir_all(t);
+}
+
+/// `(epoch, lr, mask_updates, phase)` of every `EpochEnd` a run emitted.
+fn epoch_rows(ev: &VecSink) -> Vec<(usize, f64, u64, String)> {
+    ev.0.iter()
+        .filter_map(|e| match e {
+            Event::EpochEnd {
+                epoch,
+                lr,
+                mask_updates,
+                phase,
+                ..
+            } => Some((*epoch, *lr, *mask_updates, phase.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_coreset_epoch_gets_the_learning_rate_of_its_epoch_progress() {
+    let _s = serial();
+    let t = tempfile::tempdir().unwrap();
+    // T = 4, warm-up 1, R = 2: epoch 1 on all 1,500 samples (47 steps), epoch 2 is the first
+    // on a 300-sample coreset (10 steps)
+    let mut ev = VecSink::default();
+    go(
+        &cfg(&["method=coreset-only"]),
+        &t.path().join("epoch"),
+        &RunOptions::default(),
+        &mut ev,
+    );
+    let rows = epoch_rows(&ev);
+    let (epoch, lr, _, phase) = &rows[1];
+    assert_eq!((*epoch, phase.as_str()), (2, "coreset"));
+    // its first step starts at epoch progress (2 − 1 + 0/10)/4 = 0.25
+    let want = swast_core::train::cosine_lr_at(0.05, 0.25);
+    assert!((lr - want).abs() < 1e-12, "lr {lr}, want {want}");
+    // on the step clock the warm-up's 47 of 77 steps have already spent most of the schedule
+    let mut ev = VecSink::default();
+    go(
+        &cfg(&["method=coreset-only", "train.clock=step"]),
+        &t.path().join("step"),
+        &RunOptions::default(),
+        &mut ev,
+    );
+    let step_lr = epoch_rows(&ev)[1].1;
+    let want_step = swast_core::train::cosine_lr(0.05, 47, 77);
+    assert!(
+        (step_lr - want_step).abs() < 1e-12,
+        "{step_lr} vs {want_step}"
+    );
+    assert!(step_lr < 0.8 * want, "{step_lr} vs {want}");
+}
+
+#[test]
+fn rigl_updates_the_mask_in_every_selection_round_before_t_end() {
+    let _s = serial();
+    let t = tempfile::tempdir().unwrap();
+    // T = 6, R = 2, warm-up 1: rounds start at epochs 2, 4, 6; T_end = 0.75·6 = 4.5 epochs;
+    // ΔT = 0.5 epochs
+    let mut ev = VecSink::default();
+    let s = go(
+        &cfg(&["method=swast-cut", "train.epochs=6"]),
+        &t.path().join("epoch"),
+        &RunOptions::default(),
+        &mut ev,
+    );
+    let rows = epoch_rows(&ev);
+    let updates_at = |e: usize| if e == 0 { 0 } else { rows[e - 1].2 };
+    for start in [2usize, 4] {
+        let during = updates_at(start + 1) - updates_at(start - 1);
+        assert!(
+            during >= 2,
+            "round starting at epoch {start}: {during} mask updates ({rows:?})"
+        );
+    }
+    // none after T_end (the round starting at epoch 6 begins at progress 5 > 4.5)
+    assert_eq!(updates_at(6), updates_at(5));
+    assert_eq!(s.mask_updates, updates_at(6));
+    assert!(s.regrown_share > 0.0, "{}", s.regrown_share);
+    // on the step clock with ΔT = 100 steps, a run of 47 + 5·10 = 97 steps never updates
+    let mut ev = VecSink::default();
+    let s = go(
+        &cfg(&[
+            "method=swast-cut",
+            "train.epochs=6",
+            "prune.clock=step",
+            "prune.interval=100",
+        ]),
+        &t.path().join("step"),
+        &RunOptions::default(),
+        &mut ev,
+    );
+    assert_eq!(s.mask_updates, 0);
+    assert_eq!(s.regrown_share, 0.0);
 }

@@ -133,6 +133,21 @@ pub struct CoresetConfig {
     pub pb_batch: usize,
     /// Selection schedule: literal (Algorithm 1) | cords (GradMatch's warm start).
     pub schedule: crate::schedule::ScheduleKind,
+    /// Which last-layer gradient GradMatch matches per class: `class-row` (the class's own
+    /// row of the classifier's gradient, as CORDS' `PerClassPerGradient`) or `full` (all
+    /// K·(F+1) entries).
+    pub gradmatch_gradient: GradmatchGradient,
+}
+
+/// GradMatch's per-class gradient (see [`CoresetConfig::gradmatch_gradient`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum GradmatchGradient {
+    /// The class's own row `e_c·[h; 1]` (CORDS' per-class setting).
+    #[default]
+    ClassRow,
+    /// The whole last-layer gradient `e ⊗ [h; 1]`.
+    Full,
 }
 
 impl Default for CoresetConfig {
@@ -150,6 +165,7 @@ impl Default for CoresetConfig {
             lambda: 0.5,
             pb_batch: 32,
             schedule: crate::schedule::ScheduleKind::Literal,
+            gradmatch_gradient: GradmatchGradient::ClassRow,
         }
     }
 }
@@ -192,13 +208,18 @@ pub struct PruneConfig {
     pub classifier_sparsity: f64,
     /// Layer-wise distribution.
     pub distribution: Distribution,
-    /// Steps between mask updates ΔT (RigL, GMP).
+    /// The clock of the pruning schedule (ΔT, `begin`, `end`): `epoch` (epoch progress, the
+    /// default) or `step` (optimizer steps, the reading before issue 12).
+    pub clock: crate::schedule::Clock,
+    /// Epochs between mask updates ΔT on the epoch clock (RigL, GMP, ProbMask's refresh).
+    pub interval_epochs: f64,
+    /// Steps between mask updates ΔT on the step clock (RigL, GMP).
     pub interval: u64,
     /// RigL's initial update fraction α (cosine-decayed to 0 at `end`).
     pub drop_fraction: f64,
-    /// Share of the run's actual steps when pruning starts (one-shot magnitude time, GMP t₁).
+    /// Share of the run (on `clock`) when pruning starts (one-shot magnitude time, GMP t₁).
     pub begin: f64,
-    /// Share of the run's actual steps when mask updates stop (RigL T_end, GMP t₂).
+    /// Share of the run (on `clock`) when mask updates stop (RigL T_end, GMP t₂).
     pub end: f64,
     /// Rank magnitudes / saliencies across all layers of a role (global) instead of per layer.
     pub global: bool,
@@ -220,6 +241,8 @@ impl Default for PruneConfig {
             sparsity: 0.5,
             classifier_sparsity: 0.9,
             distribution: Distribution::Erk,
+            clock: crate::schedule::Clock::Epoch,
+            interval_epochs: 0.5,
             interval: 100,
             drop_fraction: 0.3,
             begin: 0.0,
@@ -476,6 +499,20 @@ impl Config {
         }
         if self.prune.interval == 0 {
             return Err(ConfigError("prune.interval must be at least 1 step".into()));
+        }
+        if !(self.prune.interval_epochs.is_finite() && self.prune.interval_epochs > 0.0) {
+            return Err(ConfigError(format!(
+                "prune.interval_epochs must be a positive number of epochs, got {}",
+                self.prune.interval_epochs
+            )));
+        }
+        if self.prune.clock == crate::schedule::Clock::Epoch
+            && self.prune.interval != PruneConfig::default().interval
+        {
+            return Err(ConfigError(format!(
+                "prune.interval ({}) counts steps and applies only with prune.clock = \"step\"; on the epoch clock set prune.interval_epochs instead",
+                self.prune.interval
+            )));
         }
         fraction_in(
             "prune.drop_fraction",

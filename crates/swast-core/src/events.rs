@@ -47,7 +47,7 @@ pub enum Event {
         /// Validation accuracy, when a validation split exists.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         val_accuracy: Option<f64>,
-        /// Learning rate at the epoch's last step.
+        /// Learning rate of the epoch's first step.
         lr: f64,
         /// Samples trained on in this epoch.
         samples: usize,
@@ -57,6 +57,9 @@ pub enum Event {
         train_flops: f64,
         /// Share of zero weights over all prunable weights.
         sparsity: f64,
+        /// Mask updates that changed the mask so far (0 without a pruner).
+        #[serde(default)]
+        mask_updates: u64,
     },
     /// A coreset was selected.
     Selection {

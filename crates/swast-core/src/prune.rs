@@ -426,9 +426,13 @@ pub struct PruneInit<'a> {
     pub layers: &'a [LayerInfo],
     /// Optimizer steps the whole run will take.
     pub total_steps: u64,
+    /// Epochs the whole run will take (the epoch clock's length).
+    pub epochs: usize,
     /// Device for masks.
     pub device: &'a Device,
 }
+
+pub use crate::schedule::Tick;
 
 /// An online pruner. The trainer calls, for each step: forward, backward,
 /// [`Pruner::after_backward`] with the dense gradients, the masked optimizer step, then
@@ -445,10 +449,10 @@ pub trait Pruner: Send {
     fn init_weight_scale(&self) -> Vec<(ParamId, f32)> {
         Vec::new()
     }
-    /// Sees the dense gradients of step `step` before the optimizer uses them.
-    fn after_backward(&mut self, _step: u64, _model: &Network, _grads: &GradientsParams) {}
-    /// After the optimizer step `step`; returns whether the masks changed.
-    fn after_step(&mut self, _step: u64, _model: &Network) -> bool {
+    /// Sees the dense gradients of the step at `tick` before the optimizer uses them.
+    fn after_backward(&mut self, _tick: Tick, _model: &Network, _grads: &GradientsParams) {}
+    /// After the optimizer step at `tick`; returns whether the masks changed.
+    fn after_step(&mut self, _tick: Tick, _model: &Network) -> bool {
         false
     }
     /// The current masks (`None` before [`Pruner::init`]). They give the run's accounting
@@ -463,7 +467,7 @@ pub trait Pruner: Send {
     /// The model the training forward of step `step` runs on instead of `model` (ProbMask:
     /// the weights times a sampled relaxed mask whose scores autodiff tracks). Its base
     /// parameters must be `model`'s own, so their gradients reach the optimizer.
-    fn train_view(&mut self, _step: u64, _model: &Network) -> Option<Network> {
+    fn train_view(&mut self, _tick: Tick, _model: &Network) -> Option<Network> {
         None
     }
     /// The model evaluation and probe passes run on instead of `model` (ProbMask: the
@@ -473,7 +477,7 @@ pub trait Pruner: Send {
     }
     /// Sees the raw gradients of a step whose forward ran on [`Pruner::train_view`], before
     /// they become parameter gradients (ProbMask reads its scores' gradients here).
-    fn after_backward_raw(&mut self, _step: u64, _grads: &burn::tensor::Gradients) {}
+    fn after_backward_raw(&mut self, _tick: Tick, _grads: &burn::tensor::Gradients) {}
     /// Everything needed to resume (masks, counters, RNG).
     fn state_bytes(&self) -> Vec<u8>;
     /// Restores [`Pruner::state_bytes`]; called after [`Pruner::init`] on a fresh pruner,

@@ -183,6 +183,18 @@ pub struct Summary {
     pub device: String,
     /// swast version.
     pub swast_version: String,
+    /// Best test accuracy of any epoch (memorization shows as a final accuracy below it).
+    #[serde(default)]
+    pub best_test_accuracy: f64,
+    /// Training accuracy of the last epoch, on the labels trained on (noisy ones included).
+    #[serde(default)]
+    pub final_train_accuracy: f64,
+    /// Mask updates that changed the mask.
+    #[serde(default)]
+    pub mask_updates: u64,
+    /// Weights regrown over all mask updates, as a share of the weights the masks keep.
+    #[serde(default)]
+    pub regrown_share: f64,
 }
 
 /// How to run.
@@ -292,8 +304,7 @@ pub fn build_trainer(
     match cfg.method {
         Method::Dense | Method::CoresetOnly => {}
         Method::PruningOnly | Method::SwastCut if structured => {
-            let at = (cfg.prune.begin * total as f64).round() as u64;
-            trainer.set_structured(cfg.prune.sparsity, at);
+            trainer.set_structured(cfg.prune.sparsity, cfg.prune.begin, cfg.prune.clock);
         }
         Method::SwastTrim if structured => {
             return Err(PruneError {
@@ -560,6 +571,8 @@ pub fn run(
             .map(|v| trainer.evaluate(v, eval_batch).accuracy);
         let seconds = t0.elapsed().as_secs_f64();
         let st = trainer.state_mut();
+        st.best_test_accuracy = st.best_test_accuracy.max(te.accuracy);
+        st.last_train_accuracy = tr.accuracy;
         st.wall_seconds += seconds;
         st.phase_seconds.train += train_s;
         st.phase_seconds.eval += te_t.elapsed().as_secs_f64();
@@ -578,6 +591,7 @@ pub fn run(
                 seconds,
                 train_flops: trainer.state().train_flops,
                 sparsity: trainer.overall_sparsity(),
+                mask_updates: trainer.state().mask_updates,
             },
             true,
         )?;
@@ -625,6 +639,9 @@ pub fn run(
         checkpoint::write_atomic(&dir.join(files::MASKS), &json)?;
     }
     let params_kept = trainer.params_kept();
+    let masked_kept: usize = trainer
+        .masks()
+        .map_or(0, |m| m.layers().iter().map(|l| l.kept()).sum());
     // against the model as built, so that removed channels count as pruned weights
     let final_sparsity = trainer.overall_sparsity();
     let st = trainer.state();
@@ -662,6 +679,10 @@ pub fn run(
         test_samples: data.test.len(),
         device: cfg.device.clone(),
         swast_version: env!("CARGO_PKG_VERSION").into(),
+        best_test_accuracy: st.best_test_accuracy.max(te.accuracy),
+        final_train_accuracy: st.last_train_accuracy,
+        mask_updates: st.mask_updates,
+        regrown_share: st.regrown as f64 / masked_kept.max(1) as f64,
     };
     let json = serde_json::to_vec_pretty(&summary).expect("summary serializes");
     checkpoint::write_atomic(&summary_path, &json)?;

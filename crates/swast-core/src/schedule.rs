@@ -21,6 +21,140 @@ pub enum ScheduleKind {
     Cords,
 }
 
+/// Which clock a schedule that spans the run (the learning rate, a pruner's ΔT, T_end, begin
+/// and end) counts on.
+///
+/// - **Epoch** (the default): epoch progress `epoch − 1 + i/steps_in_epoch`, as CORDS anneals
+///   its learning rate (T_max = T epochs). A coreset epoch has 10–100× fewer steps than a
+///   full-data one; on this clock it still advances the schedule by one epoch, so the coreset
+///   phase trains at the learning rate its epoch index deserves and the mask keeps moving.
+/// - **Step**: optimizer steps over the run's real step count (the reading before
+///   issue 12), kept for comparison: in a coreset run the warm-up spends most of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// Epoch progress.
+    #[default]
+    Epoch,
+    /// Optimizer steps.
+    Step,
+}
+
+impl Clock {
+    /// Config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clock::Epoch => "epoch",
+            Clock::Step => "step",
+        }
+    }
+}
+
+/// Where one optimizer step lies in the run, on both clocks: the pruners and the learning
+/// rate pick the clock they were configured with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tick {
+    /// Steps taken before this one (0-based index of this step).
+    pub step: u64,
+    /// The run's total optimizer steps.
+    pub total_steps: u64,
+    /// Epoch progress when the step starts: `epoch − 1 + i/steps_in_epoch` (0-based epochs).
+    pub epoch_at: f64,
+    /// Epoch progress once the step is done: `epoch − 1 + (i + 1)/steps_in_epoch`.
+    pub epoch_next: f64,
+    /// The run's epochs `T`.
+    pub epochs: usize,
+}
+
+impl Tick {
+    /// The step's span on `clock`.
+    pub fn span(&self, clock: Clock) -> Span {
+        match clock {
+            Clock::Step => Span {
+                at: self.step as f64,
+                next: (self.step + 1) as f64,
+                total: self.total_steps as f64,
+                steps: true,
+            },
+            Clock::Epoch => Span {
+                at: self.epoch_at,
+                next: self.epoch_next,
+                total: self.epochs as f64,
+                steps: false,
+            },
+        }
+    }
+
+    /// A tick on the step clock alone (epoch progress 0), for driving a pruner by hand.
+    pub fn at_step(step: u64, total_steps: u64) -> Self {
+        Self {
+            step,
+            total_steps,
+            epoch_at: 0.0,
+            epoch_next: 0.0,
+            epochs: 0,
+        }
+    }
+
+    /// The tick of the first step of a run (for decisions made at initialisation).
+    pub fn start(total_steps: u64, epochs: usize) -> Self {
+        Self {
+            step: 0,
+            total_steps,
+            epoch_at: 0.0,
+            epoch_next: 0.0,
+            epochs,
+        }
+    }
+}
+
+/// One step on one clock: it runs from `at` to `next`, of `total` for the run (steps or
+/// epochs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// The clock's reading when the step starts.
+    pub at: f64,
+    /// The clock's reading once the step is done.
+    pub next: f64,
+    /// The run's length on this clock.
+    pub total: f64,
+    /// Step clock: points of the run are rounded to whole steps.
+    pub steps: bool,
+}
+
+impl Span {
+    /// The clock reading at `share` of the run (rounded to a whole step on the step clock).
+    pub fn point(&self, share: f64) -> f64 {
+        let x = share * self.total;
+        if self.steps { x.round() } else { x }
+    }
+
+    /// The share of the run done when the step starts, in `[0, 1]`.
+    pub fn progress(&self) -> f64 {
+        if self.total <= 0.0 {
+            return 0.0;
+        }
+        (self.at / self.total).clamp(0.0, 1.0)
+    }
+
+    /// Whether the step reaches a multiple of `every` counted from `origin`: on the step
+    /// clock, the step index itself is one (`(at − origin) mod every = 0`, `at > origin`);
+    /// on the epoch clock, the step ends on or past the next multiple.
+    pub fn hits(&self, origin: f64, every: f64) -> bool {
+        if every <= 0.0 {
+            return false;
+        }
+        if self.steps {
+            let k = self.at - origin;
+            return k > 0.0 && (k % every) == 0.0;
+        }
+        // a small tolerance so 0.1 + 0.2-style sums still land on their boundary
+        let before = ((self.at - origin) / every + 1e-9).floor();
+        let after = ((self.next - origin) / every + 1e-9).floor();
+        self.next > origin && after > before
+    }
+}
+
 /// What happens in an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -131,6 +265,43 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_clock_hits_every_half_epoch() {
+        // an epoch of 3 steps: progress 0 → 1/3 → 2/3 → 1; every 0.5 epochs the step that
+        // reaches 0.5 (the second) and the one that reaches 1.0 (the third) are due
+        let ticks: Vec<Tick> = (0..3)
+            .map(|i| Tick {
+                step: i,
+                total_steps: 3,
+                epoch_at: i as f64 / 3.0,
+                epoch_next: (i + 1) as f64 / 3.0,
+                epochs: 1,
+            })
+            .collect();
+        let due: Vec<bool> = ticks
+            .iter()
+            .map(|t| t.span(Clock::Epoch).hits(0.0, 0.5))
+            .collect();
+        assert_eq!(due, [false, true, true]);
+        // the step clock: step indices that are multiples of 2, step 0 excluded
+        let due: Vec<bool> = ticks
+            .iter()
+            .map(|t| t.span(Clock::Step).hits(0.0, 2.0))
+            .collect();
+        assert_eq!(due, [false, false, true]);
+        // a one-step coreset epoch crosses a boundary too
+        let one = Tick {
+            step: 7,
+            total_steps: 9,
+            epoch_at: 4.0,
+            epoch_next: 5.0,
+            epochs: 10,
+        };
+        assert!(one.span(Clock::Epoch).hits(0.0, 0.5));
+        assert_eq!(one.span(Clock::Epoch).point(0.75), 7.5);
+        assert_eq!(one.span(Clock::Step).point(0.75), 7.0);
+    }
 
     #[test]
     fn literal_schedule_t300_r20() {

@@ -7,6 +7,7 @@ use crate::model::{ModelConfig, ModelError, Network, SwastModel};
 use crate::optim::{MaskedSgd, SgdSettings};
 use crate::probe::Probe;
 use crate::prune::{MaskSet, PruneInit, Pruner, apply_masks, sparse_forward_flops};
+use crate::schedule::{Clock, Tick};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
@@ -24,7 +25,7 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Mini-batch size.
     pub batch_size: usize,
-    /// Initial learning rate (cosine-annealed to 0 over all steps).
+    /// Initial learning rate (cosine-annealed to 0 over the run on `clock`).
     pub lr: f64,
     /// SGD momentum (0 turns it off).
     pub momentum: f64,
@@ -32,6 +33,9 @@ pub struct TrainConfig {
     pub nesterov: bool,
     /// L2 weight decay.
     pub weight_decay: f64,
+    /// The clock the cosine schedule runs on: `epoch` (epoch progress, as CORDS) or `step`
+    /// (the run's optimizer steps; the reading before issue 12).
+    pub clock: Clock,
 }
 
 impl Default for TrainConfig {
@@ -43,6 +47,7 @@ impl Default for TrainConfig {
             momentum: 0.9,
             nesterov: true,
             weight_decay: 5e-4,
+            clock: Clock::Epoch,
         }
     }
 }
@@ -99,6 +104,12 @@ pub fn cosine_lr(base: f64, step: u64, total: u64) -> f64 {
     0.5 * base * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
+/// Cosine annealing from `base` at progress 0 to 0 at progress 1 (clamped to `[0, 1]`).
+pub fn cosine_lr_at(base: f64, progress: f64) -> f64 {
+    let t = progress.clamp(0.0, 1.0);
+    0.5 * base * (1.0 + (std::f64::consts::PI * t).cos())
+}
+
 /// Everything besides model and optimizer that a resumed run needs to continue bit-exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainState {
@@ -144,6 +155,18 @@ pub struct TrainState {
     /// Channels kept by structured pruning, once it happened (one list per channel group).
     #[serde(default)]
     pub channel_keeps: Option<Vec<Vec<usize>>>,
+    /// Mask updates that changed the mask so far.
+    #[serde(default)]
+    pub mask_updates: u64,
+    /// Weights regrown (masked before an update, kept after it) so far, over all updates.
+    #[serde(default)]
+    pub regrown: u64,
+    /// Best test accuracy of any epoch so far.
+    #[serde(default)]
+    pub best_test_accuracy: f64,
+    /// Training accuracy of the last epoch (on the labels trained on, noisy ones included).
+    #[serde(default)]
+    pub last_train_accuracy: f64,
 }
 
 fn one() -> f64 {
@@ -316,8 +339,15 @@ pub struct Trainer {
     pruner: Option<Box<dyn Pruner>>,
     /// Masked forward FLOPs of one sample under the current masks.
     sparse_flops: f64,
-    /// Structured pruning: the share of channels removed and the step after which it happens.
-    structured: Option<(f64, u64)>,
+    /// Structured pruning: the share of channels removed, the share of the run after which
+    /// it happens, and the clock that share is read on.
+    structured: Option<(f64, f64, Clock)>,
+    /// Epoch progress before and after the step in flight (set by [`Trainer::train_epoch`]).
+    epoch_span: Option<(f64, f64)>,
+    /// The masks' keep flags after the last change (to count regrown weights).
+    last_keep: Option<Vec<Vec<bool>>>,
+    /// The learning rate of the last step taken.
+    last_lr: f64,
     /// Prunable weights of the model as built (before any structural change).
     dense_prunable: usize,
     cfg: TrainConfig,
@@ -390,6 +420,9 @@ impl Trainer {
             pruner: None,
             sparse_flops,
             structured: None,
+            epoch_span: None,
+            last_keep: None,
+            last_lr: 0.0,
             dense_prunable: dense_prunable_count,
             model: Some(model),
             state: TrainState {
@@ -410,6 +443,10 @@ impl Trainer {
                 phase_seconds: PhaseSeconds::default(),
                 budget_scale: 1.0,
                 channel_keeps: None,
+                mask_updates: 0,
+                regrown: 0,
+                best_test_accuracy: 0.0,
+                last_train_accuracy: 0.0,
             },
             cfg,
             device,
@@ -435,6 +472,7 @@ impl Trainer {
             &PruneInit {
                 layers: &layers,
                 total_steps: self.state.total_steps,
+                epochs: self.cfg.epochs,
                 device: &self.device,
             },
         )?;
@@ -445,15 +483,62 @@ impl Trainer {
         }
         self.pruner = Some(pruner);
         self.reapply_masks();
+        self.last_keep = self.keep_flags();
         Ok(())
     }
 
-    /// Structured (channel) pruning: after optimizer step `at_step` (0 = right now, on the
-    /// initial weights) remove `share` of every channel group by L1 norm, physically.
-    pub fn set_structured(&mut self, share: f64, at_step: u64) {
-        self.structured = Some((share, at_step));
-        if at_step == 0 {
+    fn keep_flags(&self) -> Option<Vec<Vec<bool>>> {
+        self.masks()
+            .map(|m| m.layers().iter().map(|l| l.keep().to_vec()).collect())
+    }
+
+    /// Counts a mask change: one update, and the weights it regrew.
+    fn count_mask_change(&mut self) {
+        let now = self.keep_flags();
+        if let (Some(before), Some(after)) = (&self.last_keep, &now) {
+            let grown: usize = before
+                .iter()
+                .zip(after)
+                .map(|(b, a)| b.iter().zip(a).filter(|(b, a)| !**b && **a).count())
+                .sum();
+            self.state.regrown += grown as u64;
+        }
+        self.state.mask_updates += 1;
+        self.last_keep = now;
+    }
+
+    /// Structured (channel) pruning: remove `share` of every channel group by L1 norm,
+    /// physically, once the run reaches `begin` (a share of the run on `clock`; a point at
+    /// 0 means right now, on the initial weights).
+    pub fn set_structured(&mut self, share: f64, begin: f64, clock: Clock) {
+        self.structured = Some((share, begin, clock));
+        if self.start_tick().span(clock).point(begin) <= 0.0 {
             self.shrink_now(share);
+        }
+    }
+
+    fn start_tick(&self) -> Tick {
+        Tick::start(self.state.total_steps, self.cfg.epochs)
+    }
+
+    /// Where the next step lies in the run, on both clocks.
+    pub fn tick(&self) -> Tick {
+        let e = self.state.epoch as f64;
+        let (epoch_at, epoch_next) = self.epoch_span.unwrap_or((e, e));
+        Tick {
+            step: self.state.step,
+            total_steps: self.state.total_steps,
+            epoch_at,
+            epoch_next,
+            epochs: self.cfg.epochs,
+        }
+    }
+
+    /// The learning rate of the step at `tick` (cosine on the configured clock).
+    pub fn lr_at(&self, tick: Tick) -> f64 {
+        match self.cfg.clock {
+            Clock::Step => cosine_lr(self.cfg.lr, tick.step, tick.total_steps),
+            Clock::Epoch => cosine_lr_at(self.cfg.lr, tick.epoch_at / tick.epochs.max(1) as f64),
         }
     }
 
@@ -567,7 +652,9 @@ impl Trainer {
         );
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
         let k = train.num_classes();
-        for pos in chunks {
+        let (epoch, steps) = (self.state.epoch as f64, chunks.len().max(1) as f64);
+        for (i, pos) in chunks.into_iter().enumerate() {
+            self.epoch_span = Some((epoch + i as f64 / steps, epoch + (i + 1) as f64 / steps));
             let idx: Vec<usize> = pos.iter().map(|&p| view[p]).collect();
             let aug = self
                 .train_batcher
@@ -594,7 +681,9 @@ impl Trainer {
                 }
             });
             let out =
-                self.train_step_full(batch.images, batch.labels, w, kl, opts.observer.is_some())?;
+                self.train_step_full(batch.images, batch.labels, w, kl, opts.observer.is_some());
+            self.epoch_span = None;
+            let out = out?;
             if let (Some(o), Some(c)) = (opts.observer.as_deref_mut(), out.per_sample.as_ref()) {
                 o.observe(&idx, c);
             }
@@ -633,11 +722,11 @@ impl Trainer {
         kl: Option<KlTargets>,
         per_sample: bool,
     ) -> Result<StepOutput, TrainError> {
-        let step = self.state.step;
+        let tick = self.tick();
         let view = self
             .pruner
             .as_mut()
-            .and_then(|p| p.train_view(step, self.model.as_ref().expect("model")));
+            .and_then(|p| p.train_view(tick, self.model.as_ref().expect("model")));
         let out = view.as_ref().unwrap_or(self.model()).forward_output(images);
         let [n, _] = out.logits.dims();
         let loss = match weights {
@@ -680,14 +769,15 @@ impl Trainer {
         if view.is_some()
             && let Some(p) = self.pruner.as_mut()
         {
-            p.after_backward_raw(step, &raw);
+            p.after_backward_raw(tick, &raw);
         }
         drop(view);
         let grads = GradientsParams::from_grads(raw, self.model());
         if let Some(p) = self.pruner.as_mut() {
-            p.after_backward(step, self.model.as_ref().expect("model"), &grads);
+            p.after_backward(tick, self.model.as_ref().expect("model"), &grads);
         }
-        let lr = cosine_lr(self.cfg.lr, step, self.state.total_steps);
+        let lr = self.lr_at(tick);
+        self.last_lr = lr;
         let model = self.model.take().expect("trainer holds a model");
         let masks = self
             .pruner
@@ -703,18 +793,21 @@ impl Trainer {
         };
         self.state.train_flops += train_flops_per_sample_f(flops) * n as f64;
         let changed = match self.pruner.as_mut() {
-            Some(p) => p.after_step(step, self.model.as_ref().expect("model")),
+            Some(p) => p.after_step(tick, self.model.as_ref().expect("model")),
             None => false,
         };
         if changed {
             self.reapply_masks();
+            self.count_mask_change();
         }
-        if let Some((share, at)) = self.structured
-            && at > 0
-            && step + 1 == at
+        if let Some((share, begin, clock)) = self.structured
             && self.state.channel_keeps.is_none()
         {
-            self.shrink_now(share);
+            let span = tick.span(clock);
+            let at = span.point(begin);
+            if at > 0.0 && span.at < at && at <= span.next {
+                self.shrink_now(share);
+            }
         }
         self.state.step += 1;
         Ok(StepOutput {
@@ -812,9 +905,14 @@ impl Trainer {
         self.restore_sections(path, sections)
     }
 
+    /// The learning rate the last step used (0 before the first step).
+    pub fn last_lr(&self) -> f64 {
+        self.last_lr
+    }
+
     /// The learning rate the next step will use.
     pub fn current_lr(&self) -> f64 {
-        cosine_lr(self.cfg.lr, self.state.step, self.state.total_steps)
+        self.lr_at(self.tick())
     }
 
     /// Loss and accuracy on all of `ds`, in inference mode (BatchNorm running statistics,
@@ -930,6 +1028,7 @@ impl Trainer {
             None => {}
         }
         self.reapply_masks();
+        self.last_keep = self.keep_flags();
         self.state = state;
         Ok(extra)
     }

@@ -4,7 +4,7 @@ use crate::greedy::{facility_location, herding, k_center};
 use crate::omp::omp;
 use crate::quota::{class_quotas, sample, top_k};
 use crate::scores::{ForgettingStats, Uncertainty, el2n, grand, median_distance, uncertainty};
-use swast_core::config::{CoresetConfig, SelectorName};
+use swast_core::config::{CoresetConfig, GradmatchGradient, SelectorName};
 use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
 use swast_core::probe::Probe;
 use swast_data::SeededRng;
@@ -26,6 +26,8 @@ pub struct SelectorSettings {
     pub lambda: f64,
     /// GradMatch-PB mini-batch size.
     pub pb_batch: usize,
+    /// GradMatch's per-class gradient: the class's own row (CORDS) or the full gradient.
+    pub gradient: GradmatchGradient,
 }
 
 impl SelectorSettings {
@@ -43,6 +45,7 @@ impl SelectorSettings {
             },
             lambda: c.lambda,
             pb_batch: c.pb_batch.max(1),
+            gradient: c.gradmatch_gradient,
         }
     }
 }
@@ -139,7 +142,67 @@ impl ConfiguredSelector {
         }
     }
 
+    /// GradMatch on the class's own row of the last-layer gradient, as CORDS'
+    /// `PerClassPerGradient`: for a sample of class `c`, `g = e_c·[h; 1]` (the bias entry and
+    /// the weight row of class `c`), matched against the class's summed row.
+    fn gradmatch_class_row(&self, p: &Probe, budget: usize, rng: &mut SeededRng) -> Coreset {
+        let (mut idx, mut w, mut dots) = (Vec::new(), Vec::new(), 0u64);
+        let f = p.feature_dim;
+        for (c, (rows, q)) in per_class(p, budget).into_iter().enumerate() {
+            if q == 0 {
+                continue;
+            }
+            let e: Vec<f64> = rows.iter().map(|&r| f64::from(p.error(r)[c])).collect();
+            let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
+            // ⟨g_i, g_j⟩ = e_i·e_j·(⟨h_i, h_j⟩ + 1)
+            let dot = |i: usize, j: usize| -> f64 {
+                let hh: f32 = h[i].iter().zip(h[j]).map(|(a, b)| a * b).sum();
+                e[i] * e[j] * (f64::from(hh) + 1.0)
+            };
+            // target t = Σ_i e_i·[h_i; 1]
+            let mut t = vec![0f64; f + 1];
+            for (ei, hi) in e.iter().zip(&h) {
+                for (x, hv) in t.iter_mut().zip(hi.iter()) {
+                    *x += ei * f64::from(*hv);
+                }
+                t[f] += ei;
+            }
+            let c_vec: Vec<f64> = e
+                .iter()
+                .zip(&h)
+                .map(|(ej, hj)| {
+                    let s: f64 = t
+                        .iter()
+                        .zip(hj.iter())
+                        .map(|(a, b)| a * f64::from(*b))
+                        .sum::<f64>()
+                        + t[f];
+                    ej * s
+                })
+                .collect();
+            let t2: f64 = t.iter().map(|x| x * x).sum();
+            let block = q.div_ceil(64);
+            let r = omp(rows.len(), q, dot, &c_vec, t2, self.s.lambda, block);
+            dots += r.dots;
+            let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
+            let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
+            fill_random(&mut chosen, &mut weights, &rows, q, rng);
+            idx.extend(chosen);
+            w.extend(weights);
+        }
+        Coreset {
+            indices: idx,
+            weights: w,
+            flops: 2.0 * dots as f64 * (f + 1) as f64,
+        }
+        .sorted()
+    }
+
+    /// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
     fn gradmatch(&self, p: &Probe, budget: usize, rng: &mut SeededRng) -> Coreset {
+        if self.s.gradient == GradmatchGradient::ClassRow {
+            return self.gradmatch_class_row(p, budget, rng);
+        }
         let (mut idx, mut w, mut dots) = (Vec::new(), Vec::new(), 0u64);
         let d = p.classes + p.feature_dim;
         for (rows, q) in per_class(p, budget) {

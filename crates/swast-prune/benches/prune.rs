@@ -42,6 +42,7 @@ fn pruner(model: &Network, total_steps: u64, device: &Device) -> OnlinePruner {
         sparsity: 0.5,
         classifier_sparsity: 0.5,
         distribution: Distribution::Erk,
+        clock: swast_core::schedule::Clock::Step,
         interval: 1,
         end: 1.0,
         ..PruneConfig::default()
@@ -53,6 +54,7 @@ fn pruner(model: &Network, total_steps: u64, device: &Device) -> OnlinePruner {
         &PruneInit {
             layers: &layers,
             total_steps,
+            epochs: 1,
             device,
         },
     )
@@ -134,8 +136,9 @@ fn bench_model(c: &mut Criterion, arch: Arch, input: [usize; 3]) {
     let mut step = 1u64;
     g.bench_function("drop_grow_50pct", |b| {
         b.iter(|| {
-            rigl.after_backward(step, &model, &gr);
-            let changed = rigl.after_step(step, &model);
+            let tick = swast_core::schedule::Tick::at_step(step, 1_000_000);
+            rigl.after_backward(tick, &model, &gr);
+            let changed = rigl.after_step(tick, &model);
             step += 1;
             changed
         })

@@ -21,6 +21,7 @@ use swast_core::model::{LayerInfo, Network, Role};
 use swast_core::prune::{
     MaskSet, PruneError, PruneInit, Pruner, Scope, Sparsity, apply_masks, attach_masks,
 };
+use swast_core::schedule::{Clock, Tick};
 use swast_data::SeededRng;
 
 /// ProbMask's settings.
@@ -32,11 +33,14 @@ pub struct ProbMaskSettings {
     pub backbone: Sparsity,
     /// Target sparsity of the classifier (a budget of its own).
     pub classifier: Sparsity,
-    /// Steps between refreshes of the hard mask used for evaluation and accounting.
-    pub interval: u64,
-    /// Start of the budget schedule, as a share of the run's steps.
+    /// The clock `interval`, `begin` and `end` are read on.
+    pub clock: Clock,
+    /// Between refreshes of the hard mask used for evaluation and accounting: steps on the
+    /// step clock, epochs on the epoch clock.
+    pub interval: f64,
+    /// Start of the budget schedule, as a share of the run (on `clock`).
     pub begin: f64,
-    /// End of the schedule, where the mask is fixed, as a share of the run's steps.
+    /// End of the schedule, where the mask is fixed, as a share of the run (on `clock`).
     pub end: f64,
     /// Adam learning rate of the keep probabilities.
     pub score_lr: f64,
@@ -54,7 +58,8 @@ impl ProbMaskSettings {
             scope,
             backbone,
             classifier,
-            interval: cfg.interval.max(1),
+            clock: cfg.clock,
+            interval: crate::pruner::interval_of(cfg),
             begin: cfg.begin,
             end: cfg.end,
             score_lr: cfg.score_lr,
@@ -78,7 +83,8 @@ pub struct ProbMask {
     moment2: Vec<Vec<f32>>,
     /// Adam steps taken.
     adam_steps: u64,
-    total_steps: u64,
+    /// The run's length on both clocks (from `init`).
+    start: Tick,
     fixed: bool,
     device: Option<Device>,
     /// The autodiff score tensors of the step in flight.
@@ -106,7 +112,7 @@ impl ProbMask {
             moment1: vec![],
             moment2: vec![],
             adam_steps: 0,
-            total_steps: 0,
+            start: Tick::start(0, 0),
             fixed: false,
             device: None,
             in_flight: vec![],
@@ -124,8 +130,10 @@ impl ProbMask {
         self.fixed
     }
 
-    fn step_at(&self, share: f64) -> u64 {
-        (share * self.total_steps as f64).round() as u64
+    /// The schedule's start and end on the pruner's clock.
+    fn window(&self) -> (f64, f64) {
+        let span = self.start.span(self.s.clock);
+        (span.point(self.s.begin), span.point(self.s.end))
     }
 
     /// The budget groups: the masked layers of each role, with their target sparsity.
@@ -148,26 +156,27 @@ impl ProbMask {
         .collect()
     }
 
-    /// The group budget `K(t)` (weights kept) after `t` steps.
-    pub fn budget(&self, n: usize, target: Sparsity, t: u64) -> usize {
-        let (t1, t2) = (self.step_at(self.s.begin), self.step_at(self.s.end));
+    /// The group budget `K(t)` (weights kept) at time `t` of the pruner's clock (steps or
+    /// epochs).
+    pub fn budget(&self, n: usize, target: Sparsity, t: f64) -> usize {
+        let (t1, t2) = self.window();
         let sparsity = target.get() * cubic_progress(t, t1, t2);
         ((1.0 - sparsity) * n as f64).round() as usize
     }
 
-    fn temperature(&self, t: u64) -> f64 {
-        let (t1, t2) = (self.step_at(self.s.begin), self.step_at(self.s.end));
+    fn temperature(&self, t: f64) -> f64 {
+        let (t1, t2) = self.window();
         let p = if t2 <= t1 {
             1.0
         } else {
-            (t.saturating_sub(t1) as f64 / (t2 - t1) as f64).clamp(0.0, 1.0)
+            ((t - t1).max(0.0) / (t2 - t1)).clamp(0.0, 1.0)
         };
         let (a, b) = self.s.temperature;
         a * (b / a).powf(p)
     }
 
     /// Sets the hard masks to the `K(t)` most probable weights of each group.
-    fn refresh_hard(&mut self, t: u64) -> bool {
+    fn refresh_hard(&mut self, t: f64) -> bool {
         let mut changed = false;
         for (members, target) in self.groups() {
             let masks = self.masks.as_ref().expect("initialised");
@@ -187,7 +196,7 @@ impl ProbMask {
     }
 
     /// Adam step on the scores with `grads`, then the projection onto each group's budget.
-    fn update_scores(&mut self, grads: &[Vec<f32>], t: u64) {
+    fn update_scores(&mut self, grads: &[Vec<f32>], t: f64) {
         self.adam_steps += 1;
         let (b1, b2, eps) = ADAM;
         let c1 = 1.0 - b1.powi(self.adam_steps.min(i32::MAX as u64) as i32);
@@ -266,7 +275,7 @@ impl Pruner for ProbMask {
                 ),
             });
         }
-        self.total_steps = init.total_steps;
+        self.start = Tick::start(init.total_steps, init.epochs);
         self.device = Some(init.device.clone());
         // every weight starts certain to be kept, as in the paper
         self.scores = masks
@@ -277,9 +286,9 @@ impl Pruner for ProbMask {
         self.moment1 = self.scores.iter().map(|s| vec![0.0; s.len()]).collect();
         self.moment2 = self.moment1.clone();
         self.masks = Some(masks);
-        if self.step_at(self.s.end) == 0 {
+        if self.window().1 <= 0.0 {
             // nothing to learn: fix the mask at once
-            self.refresh_hard(0);
+            self.refresh_hard(0.0);
             self.fixed = true;
         }
         Ok(())
@@ -293,13 +302,14 @@ impl Pruner for ProbMask {
         self.fixed
     }
 
-    fn train_view(&mut self, step: u64, model: &Network) -> Option<Network> {
+    fn train_view(&mut self, tick: Tick, model: &Network) -> Option<Network> {
+        let step = tick.step;
         if self.fixed {
             return None;
         }
         let masks = self.masks.as_ref()?;
         let device = self.device.clone()?.autodiff();
-        let tau = self.temperature(step) as f32;
+        let tau = self.temperature(tick.span(self.s.clock).at) as f32;
         // the noise of step t is a stream of its own: a resumed run draws the same
         let mut rng = SeededRng::stream(
             self.s.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -335,7 +345,7 @@ impl Pruner for ProbMask {
         Some(apply_masks(model.clone(), self.masks.as_ref()?))
     }
 
-    fn after_backward_raw(&mut self, _step: u64, grads: &Gradients) {
+    fn after_backward_raw(&mut self, _tick: Tick, grads: &Gradients) {
         let g: Vec<Vec<f32>> = self
             .in_flight
             .drain(..)
@@ -348,21 +358,27 @@ impl Pruner for ProbMask {
         self.pending = Some(g);
     }
 
-    fn after_step(&mut self, step: u64, _model: &Network) -> bool {
+    fn after_step(&mut self, tick: Tick, _model: &Network) -> bool {
         if self.fixed {
             return false;
         }
-        let t = step + 1;
+        let span = tick.span(self.s.clock);
+        let t = span.next;
         if let Some(g) = self.pending.take() {
             self.update_scores(&g, t);
         }
-        if t >= self.step_at(self.s.end) {
+        if t >= self.window().1 {
             self.refresh_hard(t);
             self.fixed = true;
             // the trainer now zeroes the pruned weights and their momentum
             return true;
         }
-        if t.is_multiple_of(self.s.interval) {
+        let due = if span.steps {
+            t % self.s.interval == 0.0
+        } else {
+            span.hits(0.0, self.s.interval)
+        };
+        if due {
             return self.refresh_hard(t);
         }
         false

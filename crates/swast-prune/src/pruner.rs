@@ -8,6 +8,7 @@ use swast_core::model::{LayerInfo, Network, Role};
 use swast_core::prune::{
     Density, MaskSet, PruneError, PruneInit, Pruner, Scope, Sparsity, grad_values, weight_values,
 };
+use swast_core::schedule::{Clock, Span, Tick};
 use swast_data::SeededRng;
 
 /// Which algorithm.
@@ -41,13 +42,15 @@ pub struct PruneSettings {
     pub classifier: Sparsity,
     /// Layer-wise distribution of the backbone's budget.
     pub distribution: Distribution,
-    /// Steps between mask updates.
-    pub interval: u64,
+    /// The clock `interval`, `begin` and `end` are read on.
+    pub clock: Clock,
+    /// Between mask updates: steps on the step clock, epochs on the epoch clock.
+    pub interval: f64,
     /// RigL's update fraction α.
     pub drop_fraction: f64,
-    /// Start of pruning, as a share of the run's steps.
+    /// Start of pruning, as a share of the run (on `clock`).
     pub begin: f64,
-    /// End of mask updates, as a share of the run's steps.
+    /// End of mask updates, as a share of the run (on `clock`).
     pub end: f64,
     /// Global ranking across the layers of a role (magnitude, SNIP).
     pub global: bool,
@@ -88,7 +91,8 @@ impl PruneSettings {
             backbone,
             classifier,
             distribution: cfg.distribution,
-            interval: cfg.interval.max(1),
+            clock: cfg.clock,
+            interval: interval_of(cfg),
             drop_fraction: cfg.drop_fraction,
             begin: cfg.begin,
             end: cfg.end,
@@ -117,25 +121,45 @@ pub(crate) fn targets(
     ))
 }
 
-/// Zhu & Gupta's cubic schedule: the share of the final sparsity reached at step `t` when
-/// pruning runs from `t1` to `t2`: `1 − (1 − (t − t1)/(t2 − t1))³`, clamped to [0, 1].
-pub fn cubic_progress(t: u64, t1: u64, t2: u64) -> f64 {
+/// ΔT of a `[prune]` table on its clock: `interval` steps or `interval_epochs` epochs.
+pub(crate) fn interval_of(cfg: &swast_core::config::PruneConfig) -> f64 {
+    match cfg.clock {
+        Clock::Step => cfg.interval.max(1) as f64,
+        Clock::Epoch => cfg.interval_epochs,
+    }
+}
+
+/// Zhu & Gupta's cubic schedule: the share of the final sparsity reached at time `t` when
+/// pruning runs from `t1` to `t2` (steps or epochs): `1 − (1 − (t − t1)/(t2 − t1))³`,
+/// clamped to [0, 1].
+pub fn cubic_progress(t: f64, t1: f64, t2: f64) -> f64 {
     if t <= t1 {
         return 0.0;
     }
     if t >= t2 || t2 <= t1 {
         return 1.0;
     }
-    let p = (t - t1) as f64 / (t2 - t1) as f64;
+    let p = (t - t1) / (t2 - t1);
     1.0 - (1.0 - p).powi(3)
 }
 
-/// RigL's cosine-decayed update fraction `α/2·(1 + cos(π·t/T_end))`.
-pub fn rigl_fraction(alpha: f64, t: u64, t_end: u64) -> f64 {
+/// RigL's cosine-decayed update fraction `α/2·(1 + cos(π·t/T_end))` (steps or epochs).
+pub fn rigl_fraction(alpha: f64, t: f64, t_end: f64) -> f64 {
     if t >= t_end {
         return 0.0;
     }
-    alpha / 2.0 * (1.0 + (std::f64::consts::PI * t as f64 / t_end as f64).cos())
+    alpha / 2.0 * (1.0 + (std::f64::consts::PI * t / t_end).cos())
+}
+
+/// Whether a GMP-style schedule from `t1` to `t2` updates at the end of the step `span`:
+/// the first step reaching `t1`, then every `every`, and the step reaching `t2`.
+pub(crate) fn gmp_due(span: &Span, t1: f64, t2: f64, every: f64) -> bool {
+    if span.steps {
+        // step clock: after step t = step + 1, exactly as before issue 12
+        let t = span.next;
+        return t >= t1 && t <= t2 && ((t - t1) % every == 0.0 || t == t2);
+    }
+    span.next >= t1 && span.at < t2 && (span.hits(t1, every) || span.next >= t2)
 }
 
 /// An online pruner (see [`Algorithm`]).
@@ -144,7 +168,8 @@ pub struct OnlinePruner {
     masks: Option<MaskSet>,
     /// Final density of each masked layer (MaskSet order).
     targets: Vec<Density>,
-    total_steps: u64,
+    /// The run's length on both clocks (from `init`).
+    start: Tick,
     /// |∇| of each masked layer, captured at a RigL update step.
     pending_grads: Option<Vec<Vec<f32>>>,
     changed: bool,
@@ -166,7 +191,7 @@ impl OnlinePruner {
             s,
             masks: None,
             targets: vec![],
-            total_steps: 0,
+            start: Tick::start(0, 0),
             pending_grads: None,
             changed: false,
         }
@@ -177,12 +202,14 @@ impl OnlinePruner {
         &self.targets
     }
 
-    fn step_at(&self, share: f64) -> u64 {
-        (share * self.total_steps as f64).round() as u64
+    /// The point of the run at `share`, on the pruner's clock.
+    fn point(&self, share: f64) -> f64 {
+        self.start.span(self.s.clock).point(share)
     }
 
-    fn is_rigl_update(&self, step: u64) -> bool {
-        step > 0 && step.is_multiple_of(self.s.interval) && step < self.step_at(self.s.end)
+    fn is_rigl_update(&self, tick: Tick) -> bool {
+        let span = tick.span(self.s.clock);
+        span.hits(0.0, self.s.interval) && span.at < span.point(self.s.end)
     }
 
     fn masked_layers(&self) -> Vec<LayerInfo> {
@@ -276,7 +303,7 @@ impl Pruner for OnlinePruner {
                 ),
             });
         }
-        self.total_steps = init.total_steps;
+        self.start = Tick::start(init.total_steps, init.epochs);
         let infos: Vec<&LayerInfo> = masks.layers().iter().map(|l| &l.info).collect();
         let backbone: Vec<&LayerInfo> = infos
             .iter()
@@ -303,7 +330,7 @@ impl Pruner for OnlinePruner {
                     masks.set(i, keep);
                 }
             }
-            Algorithm::Magnitude if self.step_at(self.s.begin) == 0 => {
+            Algorithm::Magnitude if self.point(self.s.begin) <= 0.0 => {
                 let scores = self.magnitudes(model);
                 self.prune_by(&scores, 1.0);
             }
@@ -324,9 +351,9 @@ impl Pruner for OnlinePruner {
         }
     }
 
-    fn after_backward(&mut self, step: u64, model: &Network, grads: &GradientsParams) {
+    fn after_backward(&mut self, tick: Tick, model: &Network, grads: &GradientsParams) {
         match self.s.algorithm {
-            Algorithm::Rigl if self.is_rigl_update(step) => {
+            Algorithm::Rigl if self.is_rigl_update(tick) => {
                 let layers = self.masked_layers();
                 let g: Vec<Vec<f32>> = layers
                     .iter()
@@ -334,7 +361,7 @@ impl Pruner for OnlinePruner {
                     .collect();
                 self.pending_grads = Some(g);
             }
-            Algorithm::Snip if step == 0 => {
+            Algorithm::Snip if tick.step == 0 => {
                 let layers = self.masked_layers();
                 let w = weight_values(model, &layers);
                 let scores: Vec<Vec<f32>> = layers
@@ -354,7 +381,8 @@ impl Pruner for OnlinePruner {
         }
     }
 
-    fn after_step(&mut self, step: u64, model: &Network) -> bool {
+    fn after_step(&mut self, tick: Tick, model: &Network) -> bool {
+        let span = tick.span(self.s.clock);
         match self.s.algorithm {
             Algorithm::Rigl => {
                 let Some(grads) = self.pending_grads.take() else {
@@ -362,7 +390,7 @@ impl Pruner for OnlinePruner {
                 };
                 let layers = self.masked_layers();
                 let w = weight_values(model, &layers);
-                let frac = rigl_fraction(self.s.drop_fraction, step, self.step_at(self.s.end));
+                let frac = rigl_fraction(self.s.drop_fraction, span.at, span.point(self.s.end));
                 let masks = self.masks.as_mut().expect("initialised");
                 let mut changed = false;
                 for (i, l) in layers.iter().enumerate() {
@@ -381,23 +409,20 @@ impl Pruner for OnlinePruner {
                 changed
             }
             Algorithm::Magnitude => {
-                let at = self.step_at(self.s.begin);
-                if at > 0 && step + 1 == at {
+                let at = span.point(self.s.begin);
+                if at > 0.0 && span.at < at && at <= span.next {
                     let scores = self.magnitudes(model);
                     return self.prune_by(&scores, 1.0);
                 }
                 false
             }
             Algorithm::Gmp => {
-                let (t1, t2) = (self.step_at(self.s.begin), self.step_at(self.s.end));
-                let t = step + 1;
-                let due =
-                    t >= t1 && t <= t2 && ((t - t1).is_multiple_of(self.s.interval) || t == t2);
-                if !due {
+                let (t1, t2) = (span.point(self.s.begin), span.point(self.s.end));
+                if !gmp_due(&span, t1, t2, self.s.interval) {
                     return false;
                 }
                 let scores = self.magnitudes(model);
-                self.prune_by(&scores, cubic_progress(t, t1, t2))
+                self.prune_by(&scores, cubic_progress(span.next.min(t2), t1, t2))
             }
             Algorithm::Snip => std::mem::take(&mut self.changed),
             Algorithm::Random => false,
@@ -437,18 +462,22 @@ mod tests {
     #[test]
     fn cubic_schedule_known_values() {
         // 1 − (1 − p)³: p = 0 → 0, 0.25 → 0.578125, 0.5 → 0.875, 0.75 → 0.984375, 1 → 1
-        assert_eq!(cubic_progress(0, 0, 100), 0.0);
-        assert!((cubic_progress(25, 0, 100) - 0.578125).abs() < 1e-12);
-        assert!((cubic_progress(60, 10, 110) - 0.875).abs() < 1e-12);
-        assert!((cubic_progress(75, 0, 100) - 0.984375).abs() < 1e-12);
-        assert_eq!(cubic_progress(100, 0, 100), 1.0);
-        assert_eq!(cubic_progress(5, 10, 110), 0.0);
+        assert_eq!(cubic_progress(0.0, 0.0, 100.0), 0.0);
+        assert!((cubic_progress(25.0, 0.0, 100.0) - 0.578125).abs() < 1e-12);
+        assert!((cubic_progress(60.0, 10.0, 110.0) - 0.875).abs() < 1e-12);
+        assert!((cubic_progress(75.0, 0.0, 100.0) - 0.984375).abs() < 1e-12);
+        assert_eq!(cubic_progress(100.0, 0.0, 100.0), 1.0);
+        assert_eq!(cubic_progress(5.0, 10.0, 110.0), 0.0);
+        // epochs: 7.5 of a schedule from 0 to 10 epochs
+        assert!((cubic_progress(7.5, 0.0, 10.0) - 0.984375).abs() < 1e-12);
     }
 
     #[test]
     fn rigl_fraction_decays_from_alpha_to_zero() {
-        assert!((rigl_fraction(0.3, 0, 1000) - 0.3).abs() < 1e-12);
-        assert!((rigl_fraction(0.3, 500, 1000) - 0.15).abs() < 1e-12);
-        assert_eq!(rigl_fraction(0.3, 1000, 1000), 0.0);
+        assert!((rigl_fraction(0.3, 0.0, 1000.0) - 0.3).abs() < 1e-12);
+        assert!((rigl_fraction(0.3, 500.0, 1000.0) - 0.15).abs() < 1e-12);
+        assert_eq!(rigl_fraction(0.3, 1000.0, 1000.0), 0.0);
+        // epochs: T_end = 7.5 epochs, half-way at 3.75
+        assert!((rigl_fraction(0.3, 3.75, 7.5) - 0.15).abs() < 1e-12);
     }
 }

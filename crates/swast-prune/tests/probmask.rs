@@ -8,6 +8,7 @@ use burn::tensor::{Device, Distribution as Dist, Int, Tensor, TensorData};
 use swast_core::config::{PruneConfig, PrunerName};
 use swast_core::model::{Arch, ModelConfig, SwastModel};
 use swast_core::prune::{PruneInit, Pruner, Scope, Sparsity};
+use swast_core::schedule::{Clock, Tick};
 use swast_prune::{ProbMask, ProbMaskSettings};
 
 fn settings(total_end: f64) -> ProbMaskSettings {
@@ -15,6 +16,7 @@ fn settings(total_end: f64) -> ProbMaskSettings {
         method: PrunerName::Probmask,
         sparsity: 0.8,
         classifier_sparsity: 0.9,
+        clock: Clock::Step,
         interval: 2,
         begin: 0.0,
         end: total_end,
@@ -41,6 +43,7 @@ fn gradients_reach_the_scores_and_the_weights_and_the_mask_ends_at_the_budget() 
         &PruneInit {
             layers: &layers,
             total_steps: 10,
+            epochs: 1,
             device: &dev,
         },
     )
@@ -57,12 +60,13 @@ fn gradients_reach_the_scores_and_the_weights_and_the_mask_ends_at_the_budget() 
     );
     let ce = CrossEntropyLossConfig::new().init(&ad);
     for step in 0..10u64 {
+        let tick = Tick::at_step(step, 10);
         let view = p
-            .train_view(step, &model)
+            .train_view(tick, &model)
             .expect("a relaxed view while learning");
         let loss = ce.forward(view.forward_output(x.clone()).logits, y.clone());
         let raw = loss.backward();
-        p.after_backward_raw(step, &raw);
+        p.after_backward_raw(tick, &raw);
         drop(view);
         let grads = GradientsParams::from_grads(raw, &model);
         // every masked weight got its gradient through the reparameterization
@@ -71,7 +75,7 @@ fn gradients_reach_the_scores_and_the_weights_and_the_mask_ends_at_the_budget() 
                 .unwrap_or_else(|| panic!("{} has no gradient", l.name));
             assert!(g.iter().any(|v| *v != 0.0), "{}: zero gradient", l.name);
         }
-        let changed = p.after_step(step, &model);
+        let changed = p.after_step(tick, &model);
         if step == 9 {
             assert!(changed && p.enforces_masks(), "fixed at the end");
         }
@@ -95,7 +99,7 @@ fn gradients_reach_the_scores_and_the_weights_and_the_mask_ends_at_the_budget() 
     // and the sum of the projected backbone scores respects K
     let bb: f32 = p.scores()[0].iter().sum();
     assert!(bb <= 230.0 + 1e-2, "{bb}");
-    assert!(p.eval_view(&model).is_none() && p.train_view(10, &model).is_none());
+    assert!(p.eval_view(&model).is_none() && p.train_view(Tick::at_step(10, 10), &model).is_none());
 }
 
 #[test]
@@ -114,6 +118,7 @@ fn the_budget_follows_the_cubic_schedule() {
         &PruneInit {
             layers: &model.layers(),
             total_steps: 100,
+            epochs: 1,
             device: &dev,
         },
     )
@@ -121,9 +126,9 @@ fn the_budget_follows_the_cubic_schedule() {
     let s = Sparsity::new(0.9).unwrap();
     // kept = n·(1 − 0.9·(1 − (1 − t/100)³)): t = 0 → 1000, 25 → 479.69 → 480,
     // 50 → 212.5 → 213 (round half away from zero), 100 → 100
-    assert_eq!(p.budget(1000, s, 0), 1000);
-    assert_eq!(p.budget(1000, s, 25), 480);
-    assert_eq!(p.budget(1000, s, 50), 213);
-    assert_eq!(p.budget(1000, s, 100), 100);
-    assert_eq!(p.budget(1000, s, 150), 100);
+    assert_eq!(p.budget(1000, s, 0.0), 1000);
+    assert_eq!(p.budget(1000, s, 25.0), 480);
+    assert_eq!(p.budget(1000, s, 50.0), 213);
+    assert_eq!(p.budget(1000, s, 100.0), 100);
+    assert_eq!(p.budget(1000, s, 150.0), 100);
 }

@@ -206,7 +206,7 @@ fn pruning_only_runs_for_every_pruner() {
             &format!("prune.method={method}"),
             "prune.sparsity=0.8",
             "prune.classifier_sparsity=0.9",
-            "prune.interval=5",
+            "prune.interval_epochs=0.25",
             "prune.begin=0.2",
             "train.epochs=4",
             "data.max_train=2000",
@@ -280,7 +280,7 @@ fn resume_is_exact(method: &str) {
     let c = cfg(&[
         "method=pruning-only",
         &format!("prune.method={method}"),
-        "prune.interval=3",
+        "prune.interval_epochs=0.5",
         "train.epochs=3",
         "data.max_train=400",
         "seed=4",
