@@ -847,12 +847,7 @@ pub fn main(args: &[String]) -> Result<()> {
     for t in targets {
         let t0 = std::time::Instant::now();
         let cmd = format!(
-            "{} repro {t} --scale {} --seeds {seeds}",
-            if cfg!(debug_assertions) {
-                "cargo xtask"
-            } else {
-                "cargo run --release -p xtask --"
-            },
+            "cargo xtask repro {t} --scale {} --seeds {seeds}",
             scale_name(scale)
         );
         STARTED.with(|s| *s.borrow_mut() = (t0, cmd));

@@ -1,0 +1,651 @@
+//! `swast`: train neural networks while pruning weights and selecting coresets.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use swast_cli::Parts;
+use swast_core::burn::tensor::Device;
+use swast_core::config::Config;
+use swast_core::events::{Event, EventSink};
+use swast_core::run::{RunOptions, Summary, default_run_dir, run};
+use swast_data::{DatasetName, NoiseKind, apply_label_noise};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "swast",
+    version,
+    about = "Train networks while pruning weights and selecting coresets (SWaST)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The embedded demo: no files needed.
+    Run(RunArgs),
+    /// Train one configuration.
+    Train(TrainArgs),
+    /// Inspect datasets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// The paper's polynomial analysis (`swast analyze runge`).
+    Analyze {
+        /// Which analysis: runge.
+        what: String,
+        /// Seeds for the 𝓘(D, D̂) curve.
+        #[arg(long, default_value_t = 10)]
+        seeds: u64,
+    },
+    /// Aggregate run folders (mean ± std over seeds) into Markdown, CSV and SVG plots.
+    Report {
+        /// Folders holding runs (searched recursively for summary.json).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write report.md, report.csv and the plots.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+struct Common {
+    /// Override a config key, e.g. `--set train.epochs=3` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Run folder (default: runs/<name>-<config hash>/seed-<seed>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Device: flex (default), tch-cpu, tch-cuda[:N], wgpu[:N], cuda[:N].
+    #[arg(long)]
+    device: Option<String>,
+    /// Shard probe passes (selection, guard, state preservation) over these devices,
+    /// comma-separated, e.g. `--probe-devices cuda:0,cuda:1`; results do not change.
+    #[arg(long, value_name = "DEVICES", value_delimiter = ',')]
+    probe_devices: Vec<String>,
+    /// Print only the final result.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// TOML config file (every key has a default).
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Subcommand, Debug)]
+enum DataCommand {
+    /// Counts, classes, shape, class histogram and label noise of a dataset.
+    Info {
+        /// embedded, digits, mnist, fashion-mnist, cifar10, cifar100.
+        #[arg(long, default_value = "embedded")]
+        dataset: String,
+        /// Folder with the files (or its parent).
+        #[arg(long, default_value = "data")]
+        dir: PathBuf,
+        /// Corrupt this fraction of training labels first.
+        #[arg(long, default_value_t = 0.0)]
+        label_noise: f64,
+        /// symmetric or asymmetric.
+        #[arg(long, default_value = "symmetric")]
+        noise_kind: String,
+        /// Seed of the noise.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Maps a device name to a burn device; a backend not compiled in is an error that names the
+/// cargo feature to enable.
+fn parse_device(name: &str) -> Result<Device> {
+    let (kind, index) = match name.split_once(':') {
+        Some((k, i)) => (
+            k,
+            i.parse::<usize>()
+                .with_context(|| format!("device index `{i}` in `{name}` is not a number"))?,
+        ),
+        None => (name, 0),
+    };
+    let _ = index; // only the GPU backends take an index
+    let missing = |feature: &str| {
+        anyhow::anyhow!(
+            "device `{name}` needs the `{feature}` feature: rebuild with `cargo build --release -p swast-cli --features {feature}`"
+        )
+    };
+    match kind {
+        "flex" => {
+            #[cfg(feature = "flex")]
+            return Ok(Device::flex());
+            #[cfg(not(feature = "flex"))]
+            return Err(missing("flex"));
+        }
+        "tch-cpu" | "tch-cuda" => {
+            #[cfg(feature = "tch")]
+            #[allow(deprecated)]
+            return Ok(if kind == "tch-cpu" {
+                Device::libtorch()
+            } else {
+                Device::libtorch_cuda(index)
+            });
+            #[cfg(not(feature = "tch"))]
+            return Err(missing("tch"));
+        }
+        "wgpu" => {
+            #[cfg(feature = "wgpu")]
+            // `wgpu` alone: the best adapter there is (a software one, lavapipe, included);
+            // `wgpu:N`: the N-th discrete GPU
+            return Ok(Device::wgpu(if name.contains(':') {
+                swast_core::burn::tensor::DeviceKind::DiscreteGpu(index)
+            } else {
+                swast_core::burn::tensor::DeviceKind::DefaultDevice
+            }));
+            #[cfg(not(feature = "wgpu"))]
+            return Err(missing("wgpu"));
+        }
+        "cuda" => {
+            #[cfg(feature = "cuda")]
+            return Ok(Device::cuda(index));
+            #[cfg(not(feature = "cuda"))]
+            return Err(missing("cuda"));
+        }
+        _ => bail!(
+            "unknown device `{name}`: expected flex, tch-cpu, tch-cuda[:N], wgpu[:N] or cuda[:N]"
+        ),
+    }
+}
+
+/// A flag that the first Ctrl-C sets (the run stops after the current epoch's checkpoint);
+/// a second Ctrl-C exits at once.
+fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                eprintln!("\nsecond interrupt: exiting now (the last checkpoint is intact)");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupt: stopping after this epoch's checkpoint (Ctrl-C again to exit now)"
+            );
+        });
+        flag
+    })
+    .clone()
+}
+
+/// Prints progress: a redrawn bar on a terminal, one plain line per epoch otherwise.
+struct PrintSink {
+    tty: bool,
+    done: usize,
+    seconds: f64,
+}
+
+impl PrintSink {
+    fn new() -> Self {
+        Self {
+            tty: std::io::stdout().is_terminal(),
+            done: 0,
+            seconds: 0.0,
+        }
+    }
+}
+
+impl EventSink for PrintSink {
+    fn emit(&mut self, e: &Event) -> std::io::Result<()> {
+        use std::io::Write;
+        if self.tty
+            && let Event::EpochEnd {
+                epoch,
+                epochs,
+                phase,
+                train_loss,
+                test_accuracy,
+                sparsity,
+                seconds,
+                ..
+            } = e
+        {
+            self.done += 1;
+            self.seconds += seconds;
+            let eta = self.seconds / self.done as f64 * (epochs - epoch) as f64;
+            let filled = epoch * 24 / (*epochs).max(1);
+            let bar: String = (0..24)
+                .map(|i| if i < filled { '#' } else { '-' })
+                .collect();
+            print!(
+                "\r[{bar}] epoch {epoch}/{epochs} {phase:<7} loss {train_loss:.4} test {:5.2}% sparsity {:4.1}% ETA {eta:.0}s   ",
+                100.0 * test_accuracy,
+                100.0 * sparsity
+            );
+            if epoch == epochs {
+                println!();
+            }
+            return std::io::stdout().flush();
+        }
+        match e {
+            Event::Selection {
+                round,
+                epoch,
+                size,
+                seconds,
+                noisy_share,
+                ..
+            } if !self.tty => println!(
+                "selection {round} at epoch {epoch}: {size} samples in {seconds:.2}s{}",
+                noisy_share.map_or(String::new(), |n| format!(", {:.1}% noisy", 100.0 * n))
+            ),
+            Event::Rollback {
+                to_epoch,
+                new_fraction,
+                reason,
+                ..
+            } if *reason == swast_core::events::RollbackReason::Diverged => println!(
+                "guard: training diverged (NaN or infinite loss or weights): rolled back to epoch {to_epoch}, retrying with fraction {new_fraction:.3}"
+            ),
+            Event::Rollback {
+                to_epoch,
+                accuracy_before,
+                accuracy_after,
+                new_fraction,
+                ..
+            } => println!(
+                "guard: coreset accuracy fell from {:.1}% to {:.1}%: rolled back to epoch {to_epoch}, retrying with fraction {new_fraction:.3}",
+                100.0 * accuracy_before,
+                100.0 * accuracy_after
+            ),
+            Event::RunStart {
+                method,
+                epochs,
+                start_epoch,
+                train_samples,
+                params,
+                ..
+            } => {
+                if *start_epoch > 0 {
+                    println!("resuming {method} at epoch {}/{epochs}", start_epoch + 1);
+                } else {
+                    println!(
+                        "{method}: {epochs} epochs on {train_samples} samples, {params} parameters"
+                    );
+                }
+            }
+            Event::EpochEnd {
+                epoch,
+                epochs,
+                train_loss,
+                train_accuracy,
+                test_accuracy,
+                lr,
+                seconds,
+                sparsity,
+                ..
+            } => println!(
+                "epoch {epoch:>3}/{epochs}  loss {train_loss:.4}  train {:5.2}%  test {:5.2}%  sparsity {:4.1}%  lr {lr:.4}  {seconds:.1}s",
+                100.0 * train_accuracy,
+                100.0 * test_accuracy,
+                100.0 * sparsity
+            ),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn load_config(path: Option<&Path>, sets: &[String], device: Option<&str>) -> Result<Config> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read config file {}", p.display()))?,
+        None => String::new(),
+    };
+    let mut sets = sets.to_vec();
+    if let Some(d) = device {
+        sets.push(format!("device=\"{d}\""));
+    }
+    let cfg = Config::from_toml_with_overrides(&text, &sets).map_err(|e| match path {
+        Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
+        None => anyhow::anyhow!("{e}"),
+    })?;
+    Ok(cfg)
+}
+
+fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
+    let device = parse_device(&cfg.device)?;
+    swast_cli::check_device(&cfg.device, &device).map_err(|e| anyhow::anyhow!(e))?;
+    let dir = common
+        .out
+        .clone()
+        .unwrap_or_else(|| default_run_dir(Path::new("runs"), cfg));
+    let mut print = PrintSink::new();
+    let mut quiet = swast_core::events::NullSink;
+    let sink: &mut dyn EventSink = if common.quiet { &mut quiet } else { &mut print };
+    if !common.quiet {
+        println!("run folder: {}", dir.display());
+    }
+    let mut probe_devices = Vec::new();
+    for name in &common.probe_devices {
+        let d = parse_device(name)?;
+        swast_cli::check_device(name, &d).map_err(|e| anyhow::anyhow!(e))?;
+        probe_devices.push(d);
+    }
+    let opts = RunOptions {
+        stop: Some(stop_flag()),
+        probe_devices,
+        ..RunOptions::default()
+    };
+    let summary = run(cfg, &device, &dir, &opts, sink, &Parts)?;
+    if !common.quiet {
+        print_mask_table(&dir.join(swast_core::run::files::MASKS));
+    }
+    Ok(summary)
+}
+
+/// The demo: SWaST-cut against dense, coreset-only, pruning-only and SWaST-trim on the
+/// embedded data, one seed, then a table (also as CSV) and a plot of accuracy against
+/// relative FLOPs.
+fn demo(common: &Common) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let root = common
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/demo"));
+    let mut rows = Vec::new();
+    for method in [
+        "dense",
+        "coreset-only",
+        "pruning-only",
+        "swast-trim",
+        "swast-cut",
+    ] {
+        // LeNet-5, 20 epochs; coresets of 20% re-selected every 4 epochs after a 2-epoch
+        // warm-up (selections at 4, 8, …, 20); RigL+ERK, backbone 50%, classifier 90%
+        let mut sets: Vec<String> = [
+            "name=demo",
+            "train.epochs=20",
+            "coreset.fraction=0.2",
+            "coreset.interval=4",
+            "prune.sparsity=0.5",
+            "prune.classifier_sparsity=0.9",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        sets.push(format!("method={method}"));
+        sets.extend(common.sets.iter().cloned());
+        let cfg = load_config(None, &sets, common.device.as_deref())?;
+        let run_common = Common {
+            sets: vec![],
+            out: Some(root.join(method)),
+            device: common.device.clone(),
+            probe_devices: common.probe_devices.clone(),
+            quiet: common.quiet,
+        };
+        if !common.quiet {
+            println!("== {method}");
+        }
+        rows.push(train_cmd(&cfg, &run_common)?);
+    }
+    println!();
+    print_table(&rows);
+    let mut csv = String::from(
+        "method,test_accuracy,final_sparsity,coreset_fraction,relative_flops,wall_seconds\n",
+    );
+    for s in &rows {
+        csv.push_str(&format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.3}\n",
+            s.method,
+            s.test_accuracy,
+            s.final_sparsity,
+            s.coreset_fraction,
+            s.relative_flops,
+            s.wall_seconds
+        ));
+    }
+    std::fs::write(root.join("table.csv"), csv)
+        .with_context(|| format!("cannot write {}", root.display()))?;
+    let pts: Vec<(String, f64, f64, f64)> = rows
+        .iter()
+        .map(|s| {
+            (
+                s.method.clone(),
+                s.relative_flops,
+                100.0 * s.test_accuracy,
+                0.0,
+            )
+        })
+        .collect();
+    let svg = swast_cli::report::scatter_svg(
+        "swast run: test accuracy vs relative training FLOPs (embedded MNIST-5k, LeNet-5)",
+        "relative training FLOPs",
+        "test accuracy (%)",
+        &pts,
+    );
+    std::fs::write(root.join("accuracy_vs_flops.svg"), svg)?;
+    println!(
+        "\ntable: {}  plot: {}  ({:.0}s)",
+        root.join("table.csv").display(),
+        root.join("accuracy_vs_flops.svg").display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The per-layer mask summary of a pruned run, as a table.
+fn print_mask_table(path: &Path) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let Ok(layers) = serde_json::from_str::<Vec<swast_core::prune::LayerSummary>>(&text) else {
+        return;
+    };
+    println!(
+        "{:<22} {:<18} {:<10} {:>8} {:>10} {:>14}",
+        "layer", "shape", "role", "density", "kept", "sparse FLOPs"
+    );
+    for l in &layers {
+        let shape = l
+            .shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x");
+        println!(
+            "{:<22} {:<18} {:<10} {:>7.1}% {:>10} {:>14.0}",
+            l.name,
+            shape,
+            format!("{:?}", l.role).to_lowercase(),
+            100.0 * l.density,
+            l.params_kept,
+            l.sparse_flops
+        );
+    }
+}
+
+fn print_table(rows: &[Summary]) {
+    println!(
+        "{:<14} {:>9} {:>9} {:>8} {:>11} {:>8}",
+        "method", "test acc", "sparsity", "coreset", "rel. FLOPs", "wall s"
+    );
+    for s in rows {
+        println!(
+            "{:<14} {:>8.2}% {:>8.1}% {:>7.1}% {:>11.3} {:>8.1}",
+            s.method,
+            100.0 * s.test_accuracy,
+            100.0 * s.final_sparsity,
+            100.0 * s.coreset_fraction,
+            s.relative_flops,
+            s.wall_seconds
+        );
+    }
+}
+
+fn data_info(
+    dataset: &str,
+    dir: &Path,
+    noise: f64,
+    kind: &str,
+    seed: u64,
+    json: bool,
+) -> Result<()> {
+    let name: DatasetName = dataset.parse()?;
+    let kind: NoiseKind = match kind {
+        "symmetric" => NoiseKind::Symmetric,
+        "asymmetric" => NoiseKind::Asymmetric,
+        other => bail!("unknown noise kind `{other}`: expected symmetric or asymmetric"),
+    };
+    let splits = swast_data::load(name, dir)?;
+    let train = apply_label_noise(splits.train, noise, kind, seed)?;
+    let infos = [train.info(), splits.test.info()];
+    if json {
+        println!("{}", serde_json::to_string_pretty(&infos)?);
+        return Ok(());
+    }
+    for i in &infos {
+        println!(
+            "{}: {} samples, {} classes, shape {}x{}x{}{}",
+            i.name,
+            i.samples,
+            i.classes,
+            i.shape[0],
+            i.shape[1],
+            i.shape[2],
+            if i.noisy > 0 {
+                format!(
+                    ", {} noisy labels ({:.1}%)",
+                    i.noisy,
+                    100.0 * i.noisy as f64 / i.samples as f64
+                )
+            } else {
+                String::new()
+            }
+        );
+        for (c, (n, name)) in i.histogram.iter().zip(&i.class_names).enumerate() {
+            println!("  {c:>3} {name:<14} {n:>6}");
+        }
+    }
+    Ok(())
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => demo(&args.common)?,
+        Command::Analyze { what, seeds } => {
+            if what != "runge" {
+                bail!("unknown analysis `{what}`: expected runge");
+            }
+            use swast_cli::runge::{difficulty_curve, pruning_experiment};
+            let r = pruning_experiment();
+            println!(
+                "Runge's function, degree-10 fits, 3 smallest coefficients pruned (MSE over the 10 points):\n"
+            );
+            println!("| fit set | original loss | pruned loss | paper |");
+            println!("|---|---:|---:|---|");
+            println!(
+                "| 10 points (5 noisy) | {:.2} | {:.2} | 0.00 → 27.31 |",
+                r.all_points.0, r.all_points.1
+            );
+            println!(
+                "| 5 clean points | {:.2} | {:.2} | 0.45 → 0.58 |",
+                r.clean_points.0, r.clean_points.1
+            );
+            println!(
+                "\npruned 10-point polynomial at x = -1 / 0 / 1: {:.1} / {:.1} / {:.1} (paper: ~12.9 / - / ~8.7)",
+                r.pruned_all_at[0], r.pruned_all_at[1], r.pruned_all_at[2]
+            );
+            println!(
+                "\nI(D, D̂) = sup |L - L̂| / L by degree (generalized-eigenvalue sup, 50 noisy vs 20 clean points, {seeds} seeds):\n"
+            );
+            println!("| degree | mean | std |");
+            println!("|---:|---:|---:|");
+            for (k, m, s) in difficulty_curve(20, seeds) {
+                println!("| {k} | {m:.3e} | {s:.2e} |");
+            }
+        }
+        Command::Report { dirs, out } => {
+            let runs = swast_cli::report::find_summaries(&dirs)?;
+            if runs.is_empty() {
+                bail!(
+                    "no summary.json under {}: point swast report at run folders",
+                    dirs.iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            let rows = swast_cli::report::aggregate(&runs);
+            let md = swast_cli::report::write_report(&rows, &out)?;
+            print!("{md}");
+            println!("\nwritten to {}", out.display());
+        }
+        Command::Train(args) => {
+            let cfg = load_config(
+                args.config.as_deref(),
+                &args.common.sets,
+                args.common.device.as_deref(),
+            )?;
+            let s = train_cmd(&cfg, &args.common)?;
+            println!(
+                "{} on {}: test accuracy {:.2}%, sparsity {:.1}%, {:.1}s, relative FLOPs {:.3}",
+                s.method,
+                s.dataset,
+                100.0 * s.test_accuracy,
+                100.0 * s.final_sparsity,
+                s.wall_seconds,
+                s.relative_flops
+            );
+        }
+        Command::Data(DataCommand::Info {
+            dataset,
+            dir,
+            label_noise,
+            noise_kind,
+            seed,
+            json,
+        }) => data_info(&dataset, &dir, label_noise, &noise_kind, seed, json)?,
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // a cause already quoted by the message above it is not repeated
+            let mut chain: Vec<String> = Vec::new();
+            for c in e.chain().map(|c| c.to_string()) {
+                if !chain.last().is_some_and(|l| l.contains(&c)) {
+                    chain.push(c);
+                }
+            }
+            eprintln!("error: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}

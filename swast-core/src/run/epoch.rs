@@ -1,0 +1,142 @@
+//! One training epoch of the loop, and its evaluation and log line.
+
+use super::error::RunError;
+use super::folder::{Outputs, eval_batch};
+use super::setup::{PreparedData, RunOptions};
+use super::state::RunState;
+use crate::config::{Config, Method, PreserveMode};
+use crate::coreset::Selector;
+use crate::events::{EpochPhase, Event};
+use crate::train::{EpochOptions, PassStats, TrainError, Trainer};
+use std::time::Instant;
+
+/// What an epoch of training did.
+#[derive(Debug)]
+pub(super) struct Trained {
+    stats: PassStats,
+    /// The learning rate of its first step.
+    lr: f64,
+    /// Whether it trained on a coreset.
+    on_coreset: bool,
+    /// Wall seconds of the optimizer steps.
+    seconds: f64,
+}
+
+/// Trains (1-based) epoch `t` on the current coreset (the whole training set when there is
+/// none), with the selection weights when `coreset.weighted`, the selector observing
+/// per-sample correctness when it keeps a history, and SWaST-cut's `λ·KL(stored ‖ current)`
+/// when preservation is on. A loss or weight that is no longer finite is a divergence.
+pub(super) fn train(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    data: &PreparedData,
+    selector: &mut Option<Box<dyn Selector>>,
+    st: &mut RunState,
+    opts: &RunOptions,
+    t: usize,
+) -> Result<Trained, TrainError> {
+    let all: Vec<usize> = (0..data.train.len()).collect();
+    let lr = trainer.current_lr();
+    let coreset = trainer.state().coreset.clone();
+    let preserved = trainer.state().preserved.clone();
+    let (view, weights) = match &coreset {
+        Some(c) => (
+            c.indices.as_slice(),
+            cfg.coreset.weighted.then_some(c.weights.as_slice()),
+        ),
+        None => (all.as_slice(), None),
+    };
+    let observer = match selector.as_mut() {
+        Some(s) if s.observes() => Some(s.as_mut() as &mut dyn Selector),
+        _ => None,
+    };
+    let preserve = match (&preserved, cfg.method, cfg.preserve.mode) {
+        (Some(p), Method::SwastCut, m) if m != PreserveMode::Off => Some((p, cfg.preserve.lambda)),
+        _ => None,
+    };
+    let tt = Instant::now();
+    let trained = trainer.train_epoch(
+        &data.train,
+        view,
+        EpochOptions {
+            weights,
+            observer,
+            preserve,
+        },
+    );
+    let seconds = tt.elapsed().as_secs_f64();
+    if opts.collapse_after_epoch == Some(t) && !st.injected {
+        st.injected = true;
+        trainer.inject_collapse();
+    }
+    if opts.nan_after_epoch == Some(t) && !st.poisoned {
+        st.poisoned = true;
+        trainer.inject_nan();
+    }
+    let (sum, sq) = trainer.weight_checksum();
+    let stats = match trained {
+        Ok(_) if !(sum.is_finite() && sq.is_finite()) => Err(TrainError::Diverged {
+            epoch: t,
+            step: trainer.state().step,
+            loss: f64::NAN,
+        }),
+        other => other,
+    }?;
+    Ok(Trained {
+        stats,
+        lr,
+        on_coreset: coreset.is_some(),
+        seconds,
+    })
+}
+
+/// Evaluates after (1-based) epoch `t` (test set, and the validation split when there is
+/// one), books the epoch's times (`t0`: when the epoch, its selection included, started) and
+/// emits its `EpochEnd`. Returns the test result and the validation accuracy.
+pub(super) fn evaluate(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    data: &PreparedData,
+    out: &mut Outputs<'_>,
+    (t, t0): (usize, Instant),
+    tr: Trained,
+) -> Result<(PassStats, Option<f64>), RunError> {
+    let eval_batch = eval_batch(cfg);
+    let te_t = Instant::now();
+    let te = trainer.evaluate(&data.test, eval_batch);
+    let va = data
+        .val
+        .as_ref()
+        .map(|v| trainer.evaluate(v, eval_batch).accuracy);
+    let seconds = t0.elapsed().as_secs_f64();
+    let st = trainer.state_mut();
+    st.best_test_accuracy = st.best_test_accuracy.max(te.accuracy);
+    st.last_train_accuracy = tr.stats.accuracy;
+    st.wall_seconds += seconds;
+    st.phase_seconds.train += tr.seconds;
+    st.phase_seconds.eval += te_t.elapsed().as_secs_f64();
+    out.emit(
+        &Event::EpochEnd {
+            epoch: t,
+            epochs: cfg.train.epochs,
+            phase: if tr.on_coreset {
+                EpochPhase::Coreset
+            } else {
+                EpochPhase::Full
+            },
+            train_loss: tr.stats.loss,
+            train_accuracy: tr.stats.accuracy,
+            test_loss: te.loss,
+            test_accuracy: te.accuracy,
+            val_accuracy: va,
+            lr: tr.lr,
+            samples: tr.stats.samples,
+            seconds,
+            train_flops: trainer.state().train_flops,
+            sparsity: trainer.overall_sparsity(),
+            mask_updates: trainer.state().mask_updates,
+        },
+        true,
+    )?;
+    Ok((te, va))
+}

@@ -1,0 +1,63 @@
+//! Errors of a run.
+
+use crate::checkpoint::CheckpointError;
+use crate::config::ConfigError;
+use crate::coreset::SelectError;
+use crate::prune::PruneError;
+use crate::train::TrainError;
+use std::path::{Path, PathBuf};
+use swast_data::DataError;
+
+/// Errors of a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad config.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Bad or missing data.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// A run file could not be written.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}; {}", crate::checkpoint::io_fix(source))]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Stopped on request (Ctrl-C) at an epoch boundary, checkpoint written.
+    #[error(
+        "interrupted after {epochs_done} epochs; the checkpoint is saved: run the same command again to resume"
+    )]
+    Interrupted {
+        /// Epochs completed and checkpointed.
+        epochs_done: usize,
+    },
+    /// The output folder holds a different run.
+    #[error(
+        "{dir} already holds a run with a different config; pass another --out folder or delete that one"
+    )]
+    DifferentRun {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The pruner could not be built.
+    #[error(transparent)]
+    Prune(#[from] PruneError),
+    /// The selector failed.
+    #[error(transparent)]
+    Select(#[from] SelectError),
+}
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

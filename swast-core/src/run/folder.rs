@@ -1,0 +1,326 @@
+//! The run folder: its files, resuming, checkpoints, the summary, where events go.
+
+use super::error::{RunError, io_err};
+use super::setup::PreparedData;
+use crate::checkpoint;
+use crate::config::Config;
+use crate::coreset::Selector;
+use crate::events::{Event, EventSink, JsonlSink};
+use crate::model::{SwastModel, trainable_params};
+use crate::prune::LayerSummary;
+use crate::train::{PassStats, Trainer, train_flops_per_sample};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File names inside a run folder.
+pub mod files {
+    /// The resolved config.
+    pub const CONFIG: &str = "config.toml";
+    /// One JSON event per line.
+    pub const METRICS: &str = "metrics.jsonl";
+    /// The final summary.
+    pub const SUMMARY: &str = "summary.json";
+    /// The latest checkpoint (model, optimizer, RNG streams, epoch).
+    pub const CHECKPOINT: &str = "checkpoint.bin";
+    /// Per-layer mask summary at the end of a pruned run.
+    pub const MASKS: &str = "masks.json";
+    /// One JSON file per selection round.
+    pub const CORESETS: &str = "coresets";
+}
+
+/// What a finished run reports (`summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Method.
+    pub method: String,
+    /// Dataset.
+    pub dataset: String,
+    /// Architecture.
+    pub model: String,
+    /// Seed.
+    pub seed: u64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Final test accuracy (a fraction in 0..1).
+    pub test_accuracy: f64,
+    /// Final test loss.
+    pub test_loss: f64,
+    /// Final validation accuracy, when a validation split was held out.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub val_accuracy: Option<f64>,
+    /// Wall seconds of training and evaluation, summed over resumed sessions.
+    pub wall_seconds: f64,
+    /// Samples trained on (with repetition).
+    pub samples_seen: u64,
+    /// Training FLOPs (3× forward FLOPs per trained sample).
+    pub train_flops: f64,
+    /// FLOPs of dense full-data training for the same epochs.
+    pub dense_train_flops: f64,
+    /// `train_flops / dense_train_flops`.
+    pub relative_flops: f64,
+    /// Dense forward FLOPs of one sample.
+    pub forward_flops: u64,
+    /// Trainable parameters.
+    pub params: usize,
+    /// Share of zero weights over all prunable weights at the end.
+    pub final_sparsity: f64,
+    /// Share of the training set in the last coreset (1 when training on all of it).
+    pub coreset_fraction: f64,
+    /// Selection rounds.
+    pub rounds: usize,
+    /// Wall seconds of probe passes, selections and guard checks.
+    pub selection_seconds: f64,
+    /// FLOPs of probe passes and selections (included in `train_flops`).
+    pub selection_flops: f64,
+    /// FLOPs of recording the state-preservation targets (0: the selection's probe pass
+    /// already computed them).
+    pub preserve_flops: f64,
+    /// Guard rollbacks.
+    pub rollbacks: usize,
+    /// Wall seconds per phase (training, evaluation, selection).
+    pub phase_seconds: crate::train::PhaseSeconds,
+    /// Prunable weights kept at the end.
+    pub params_kept: usize,
+    /// Training samples.
+    pub train_samples: usize,
+    /// Test samples.
+    pub test_samples: usize,
+    /// Device name.
+    pub device: String,
+    /// swast version.
+    pub swast_version: String,
+    /// Best test accuracy of any epoch (memorization shows as a final accuracy below it).
+    #[serde(default)]
+    pub best_test_accuracy: f64,
+    /// Training accuracy of the last epoch, on the labels trained on (noisy ones included).
+    #[serde(default)]
+    pub final_train_accuracy: f64,
+    /// Mask updates that changed the mask.
+    #[serde(default)]
+    pub mask_updates: u64,
+    /// Weights regrown over all mask updates, as a share of the weights the masks keep.
+    #[serde(default)]
+    pub regrown_share: f64,
+}
+
+/// Where a run's events go: the run's `metrics.jsonl` and the caller's sink.
+pub(super) struct Outputs<'a> {
+    pub(super) metrics: &'a mut JsonlSink,
+    pub(super) metrics_path: &'a Path,
+    pub(super) sink: &'a mut dyn EventSink,
+}
+
+impl Outputs<'_> {
+    pub(super) fn emit(&mut self, e: &Event, to_metrics: bool) -> Result<(), RunError> {
+        if to_metrics {
+            self.metrics.emit(e).map_err(io_err(self.metrics_path))?;
+        }
+        self.sink.emit(e).map_err(io_err(Path::new("<event sink>")))
+    }
+}
+
+/// The default run folder of a config: `runs/<name>-<hash>/seed-<seed>` under `root`.
+pub fn default_run_dir(root: &Path, cfg: &Config) -> PathBuf {
+    root.join(format!("{}-{}", cfg.name, cfg.hash_without_seed()))
+        .join(format!("seed-{}", cfg.seed))
+}
+
+/// A run folder's paths and the resolved config it must hold.
+#[derive(Debug)]
+pub(super) struct RunFolder {
+    pub(super) dir: PathBuf,
+    resolved: String,
+    config: PathBuf,
+    summary: PathBuf,
+    checkpoint: PathBuf,
+    pub(super) metrics: PathBuf,
+}
+
+impl RunFolder {
+    /// Creates `dir` if needed and clears the temporary files a killed session left. Returns
+    /// the folder, and the summary when it already holds this run, finished. A folder holding
+    /// another config is refused.
+    pub(super) fn open(dir: &Path, cfg: &Config) -> Result<(Self, Option<Summary>), RunError> {
+        let resolved = cfg.to_toml();
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        // a session killed while writing leaves its temporary files behind
+        for d in [dir.to_path_buf(), dir.join(files::CORESETS)] {
+            checkpoint::remove_stale_temps(&d);
+        }
+        let f = Self {
+            dir: dir.to_path_buf(),
+            resolved,
+            config: dir.join(files::CONFIG),
+            summary: dir.join(files::SUMMARY),
+            checkpoint: dir.join(files::CHECKPOINT),
+            metrics: dir.join(files::METRICS),
+        };
+        if f.config.exists() {
+            let existing = std::fs::read_to_string(&f.config).map_err(io_err(&f.config))?;
+            if existing != f.resolved {
+                return Err(RunError::DifferentRun {
+                    dir: dir.to_path_buf(),
+                });
+            }
+            if f.summary.exists() {
+                let text = std::fs::read_to_string(&f.summary).map_err(io_err(&f.summary))?;
+                if let Ok(s) = serde_json::from_str::<Summary>(&text) {
+                    return Ok((f, Some(s)));
+                }
+            }
+        }
+        Ok((f, None))
+    }
+
+    /// Resumes from the folder's checkpoint (trainer and selector; the metrics log cut back
+    /// to what that checkpoint saw), or starts afresh (config written, old log removed).
+    /// Returns the metrics log, open for appending.
+    pub(super) fn resume(
+        &self,
+        trainer: &mut Trainer,
+        selector: Option<&mut (dyn Selector + 'static)>,
+    ) -> Result<JsonlSink, RunError> {
+        if self.checkpoint.exists() && self.config.exists() {
+            let extra = trainer.load_checkpoint(&self.checkpoint)?;
+            if let Some(s) = selector {
+                s.load_state(&extra)?;
+            }
+            // drop whatever the interrupted session logged after its last checkpoint
+            let keep = trainer.state().metrics_len;
+            if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&self.metrics) {
+                f.set_len(keep).map_err(io_err(&self.metrics))?;
+            }
+        } else {
+            checkpoint::write_atomic(&self.config, self.resolved.as_bytes())?;
+            if self.metrics.exists() {
+                std::fs::remove_file(&self.metrics).map_err(io_err(&self.metrics))?;
+            }
+        }
+        JsonlSink::append(&self.metrics).map_err(io_err(&self.metrics))
+    }
+
+    /// Writes the checkpoint of (1-based) epoch `t`, with the selector's state and the
+    /// length of the metrics log it has seen.
+    pub(super) fn checkpoint(
+        &self,
+        trainer: &mut Trainer,
+        selector: Option<&dyn Selector>,
+        out: &mut Outputs<'_>,
+        t: usize,
+    ) -> Result<(), RunError> {
+        trainer.state_mut().metrics_len = out.metrics.len().map_err(io_err(&self.metrics))?;
+        let extra = selector.map(|s| s.state_bytes()).unwrap_or_default();
+        trainer.save_checkpoint(&self.checkpoint, &extra)?;
+        out.emit(
+            &Event::Checkpoint {
+                epoch: t,
+                path: self.checkpoint.clone(),
+            },
+            false,
+        )
+    }
+
+    /// The end of a run: the mask summary (`masks.json`), `summary.json` and the `RunEnd`
+    /// event. `last` is the last epoch's test result (evaluated again when the loop ran no
+    /// epoch in this session).
+    pub(super) fn finish(
+        &self,
+        cfg: &Config,
+        trainer: &Trainer,
+        data: &PreparedData,
+        last: Option<(PassStats, Option<f64>)>,
+        out: &mut Outputs<'_>,
+    ) -> Result<Summary, RunError> {
+        let eval_batch = eval_batch(cfg);
+        let (te, va) = match last {
+            Some(x) => x,
+            None => (
+                trainer.evaluate(&data.test, eval_batch),
+                data.val
+                    .as_ref()
+                    .map(|v| trainer.evaluate(v, eval_batch).accuracy),
+            ),
+        };
+        let layers = trainer.model().layers();
+        let mask_summary: Vec<LayerSummary> = match trainer.masks() {
+            Some(m) => m.summary(&layers),
+            None => Vec::new(),
+        };
+        if !mask_summary.is_empty() {
+            let json = serde_json::to_vec_pretty(&mask_summary).expect("summary serializes");
+            checkpoint::write_atomic(&self.dir.join(files::MASKS), &json)?;
+        }
+        let summary = summarize(cfg, trainer, data, &te, va);
+        let json = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+        checkpoint::write_atomic(&self.summary, &json)?;
+        out.emit(
+            &Event::RunEnd {
+                test_accuracy: summary.test_accuracy,
+                wall_seconds: summary.wall_seconds,
+            },
+            true,
+        )?;
+        Ok(summary)
+    }
+}
+
+/// The batch size of evaluation and probe passes.
+pub(super) fn eval_batch(cfg: &Config) -> usize {
+    cfg.train.batch_size.max(256)
+}
+
+/// The summary of a finished run.
+fn summarize(
+    cfg: &Config,
+    trainer: &Trainer,
+    data: &PreparedData,
+    te: &PassStats,
+    va: Option<f64>,
+) -> Summary {
+    let params_kept = trainer.params_kept();
+    let masked_kept: usize = trainer
+        .masks()
+        .map_or(0, |m| m.layers().iter().map(|l| l.kept()).sum());
+    // against the model as built, so that removed channels count as pruned weights
+    let final_sparsity = trainer.overall_sparsity();
+    let st = trainer.state();
+    let dense = train_flops_per_sample(trainer.forward_flops())
+        * (data.train.len() * cfg.train.epochs) as f64;
+    Summary {
+        method: cfg.method.as_str().into(),
+        dataset: cfg.data.dataset.to_string(),
+        model: cfg.model.arch.as_str().into(),
+        seed: cfg.seed,
+        epochs: cfg.train.epochs,
+        test_accuracy: te.accuracy,
+        test_loss: te.loss,
+        val_accuracy: va,
+        wall_seconds: st.wall_seconds,
+        samples_seen: st.samples_seen,
+        train_flops: st.train_flops,
+        dense_train_flops: dense,
+        relative_flops: st.train_flops / dense,
+        forward_flops: trainer.forward_flops(),
+        params: trainable_params(trainer.model()),
+        final_sparsity,
+        coreset_fraction: st
+            .coreset
+            .as_ref()
+            .map_or(1.0, |c| c.indices.len() as f64 / data.train.len() as f64),
+        rounds: st.rounds,
+        selection_seconds: st.phase_seconds.selection,
+        selection_flops: st.selection_flops,
+        preserve_flops: 0.0,
+        rollbacks: st.rollbacks,
+        phase_seconds: st.phase_seconds,
+        params_kept,
+        train_samples: data.train.len(),
+        test_samples: data.test.len(),
+        device: cfg.device.clone(),
+        swast_version: env!("CARGO_PKG_VERSION").into(),
+        best_test_accuracy: st.best_test_accuracy.max(te.accuracy),
+        final_train_accuracy: st.last_train_accuracy,
+        mask_updates: st.mask_updates,
+        regrown_share: st.regrown as f64 / masked_kept.max(1) as f64,
+    }
+}

@@ -1,0 +1,137 @@
+//! One run, end to end: Algorithm 1 of the SWaST paper with its baselines switched in by the
+//! config (dense, coreset-only, pruning-only, SWaST-trim, SWaST-cut).
+//!
+//! - [`setup`]: the pluggable parts, the data, the trainer;
+//! - [`round`]: when to select, how much, one selection round (and the outputs SWaST-cut
+//!   stores for state preservation);
+//! - `epoch`: one training epoch, its evaluation and log line;
+//! - `guard`: the critical double-loss guard (beyond the paper);
+//! - `state`: the loop's own state between epochs;
+//! - [`folder`]: the run folder (`config.toml`, `metrics.jsonl`, `summary.json`,
+//!   `checkpoint.bin`, `coresets/`), exact resume and the summary.
+
+mod epoch;
+mod error;
+pub mod folder;
+mod guard;
+pub mod round;
+pub mod setup;
+mod state;
+
+pub use error::RunError;
+pub use folder::{Summary, default_run_dir, files};
+pub use round::{RoundRecord, budget_of, scaled_budget, schedule_of, selects};
+pub use setup::{
+    Components, DenseOnly, PreparedData, RunOptions, build_trainer, load_run, prepare_data,
+};
+
+use crate::events::{Event, EventSink};
+use crate::model::trainable_params;
+use crate::schedule::Phase;
+use crate::train::TrainError;
+use burn::tensor::Device;
+use folder::{Outputs, RunFolder};
+use state::RunState;
+use std::path::Path;
+use std::time::Instant;
+
+/// Runs `cfg` on `device` in the folder `dir`, resuming from its checkpoint when there is one
+/// and returning the existing summary when the run already finished.
+pub fn run(
+    cfg: &crate::config::Config,
+    device: &Device,
+    dir: &Path,
+    opts: &RunOptions,
+    sink: &mut dyn EventSink,
+    parts: &dyn Components,
+) -> Result<Summary, RunError> {
+    cfg.validate()?;
+    let (folder, finished) = RunFolder::open(dir, cfg)?;
+    if let Some(summary) = finished {
+        return Ok(summary);
+    }
+    let (data, mut trainer, mut selector) = setup::assemble(cfg, device, opts, parts)?;
+    let mut metrics = folder.resume(&mut trainer, selector.as_deref_mut())?;
+    let mut out = Outputs {
+        metrics: &mut metrics,
+        metrics_path: &folder.metrics,
+        sink,
+    };
+    out.emit(&run_start(cfg, &trainer, &data), true)?;
+    let schedule = schedule_of(cfg);
+    let mut st = RunState::at(trainer.state().epoch);
+    while st.epoch < cfg.train.epochs {
+        st.check_stop(opts, dir)?;
+        let t = st.epoch + 1;
+        // full data for the warm-up (and until the first multiple of R), then every R epochs
+        // a new coreset; baselines without a selector always train on full data
+        let phase = match selector {
+            Some(_) => schedule.phase(t),
+            None => Phase::Full,
+        };
+        // the guard checks the last round before a new one starts, then snapshots
+        if phase == Phase::Select
+            && cfg.guard.enabled
+            && let Some(back) = st.guard(cfg, &mut trainer, &data, &mut selector, &mut out, true)?
+        {
+            st.epoch = back;
+            continue;
+        }
+        if phase == Phase::Skip {
+            trainer.skip_epoch();
+            st.epoch += 1;
+            continue;
+        }
+        let t0 = Instant::now();
+        // select with the *current* (sparse) model; SWaST-cut stores its outputs on the coreset
+        if phase == Phase::Select {
+            let sel = selector
+                .as_deref_mut()
+                .expect("selection phases need a selector");
+            out.emit(&round::select(cfg, &mut trainer, sel, &data, dir)?, true)?;
+        }
+        // train: pruning in every step, CE + λ·KL(stored ‖ current) for SWaST-cut
+        let trained = match epoch::train(cfg, &mut trainer, &data, &mut selector, &mut st, opts, t)
+        {
+            Ok(trained) => trained,
+            Err(e @ TrainError::Diverged { .. }) => {
+                match st.roll_back_divergence(cfg, &mut trainer, &mut selector, &mut out)? {
+                    Some(back) => {
+                        st.epoch = back;
+                        continue;
+                    }
+                    None => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let test = epoch::evaluate(cfg, &mut trainer, &data, &mut out, (t, t0), trained)?;
+        // the last round is checked too
+        if t == cfg.train.epochs
+            && cfg.guard.enabled
+            && selector.is_some()
+            && let Some(back) =
+                st.guard(cfg, &mut trainer, &data, &mut selector, &mut out, false)?
+        {
+            st.epoch = back;
+            continue;
+        }
+        folder.checkpoint(&mut trainer, selector.as_deref(), &mut out, t)?;
+        st.last_test = Some(test);
+        st.epoch += 1;
+    }
+    folder.finish(cfg, &trainer, &data, st.last_test.take(), &mut out)
+}
+
+/// The `RunStart` event of a session.
+fn run_start(cfg: &crate::config::Config, trainer: &crate::Trainer, data: &PreparedData) -> Event {
+    Event::RunStart {
+        method: cfg.method.as_str().into(),
+        epochs: cfg.train.epochs,
+        start_epoch: trainer.state().epoch,
+        train_samples: data.train.len(),
+        test_samples: data.test.len(),
+        forward_flops: trainer.forward_flops(),
+        params: trainable_params(trainer.model()),
+    }
+}

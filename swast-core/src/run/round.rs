@@ -1,0 +1,206 @@
+//! When a run selects, how much, and one selection round.
+
+use super::error::{RunError, io_err};
+use super::files;
+use crate::checkpoint;
+use crate::config::{Config, Method, PreserveMode};
+use crate::coreset::{SelectContext, SelectError, Selector};
+use crate::events::Event;
+use crate::model::SwastModel;
+use crate::probe::Probe;
+use crate::prune::LayerSummary;
+use crate::schedule::{Schedule, ScheduleKind};
+use crate::train::{Preserved, Trainer};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+use swast_data::SeededRng;
+
+use super::setup::PreparedData;
+
+/// Whether a method selects coresets.
+pub fn selects(m: Method) -> bool {
+    matches!(
+        m,
+        Method::CoresetOnly | Method::SwastTrim | Method::SwastCut
+    )
+}
+
+/// The selection schedule of a config.
+pub fn schedule_of(cfg: &Config) -> Schedule {
+    let warmup = usize::try_from(cfg.coreset.warmup).ok();
+    let (t, a, r) = (cfg.train.epochs, cfg.coreset.fraction, cfg.coreset.interval);
+    match cfg.coreset.schedule {
+        ScheduleKind::Literal => Schedule::literal(t, a, r, warmup),
+        ScheduleKind::Cords => Schedule::cords(t, a, r, warmup),
+    }
+}
+
+/// The coreset size for a training set of `n`: `round(fraction·n)`, at least 1.
+pub fn budget_of(cfg: &Config, n: usize) -> usize {
+    scaled_budget(cfg, n, 1.0)
+}
+
+/// [`budget_of`] with the fraction multiplied by `scale` (the guard's gentler retries).
+pub fn scaled_budget(cfg: &Config, n: usize, scale: f64) -> usize {
+    let f = (cfg.coreset.fraction * scale).min(1.0);
+    ((f * n as f64).round() as usize).clamp(1, n.max(1))
+}
+
+/// A selection round at the budget the guard's retries have scaled (see [`select_round`]).
+pub(super) fn select(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    sel: &mut dyn Selector,
+    data: &PreparedData,
+    dir: &Path,
+) -> Result<Event, RunError> {
+    let budget = scaled_budget(cfg, data.train.len(), trainer.state().budget_scale);
+    select_round(
+        cfg,
+        trainer,
+        sel,
+        data,
+        budget,
+        super::folder::eval_batch(cfg),
+        dir,
+    )
+}
+
+/// One selection round: probe the training set (and the validation set when the selector
+/// needs it) with the current model, select, charge the cost to the run, store the coreset in
+/// the trainer's state and its indices under `dir/coresets/`.
+#[allow(clippy::too_many_arguments)]
+fn select_round(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    sel: &mut dyn Selector,
+    data: &PreparedData,
+    budget: usize,
+    eval_batch: usize,
+    dir: &Path,
+) -> Result<Event, RunError> {
+    let t0 = Instant::now();
+    let all: Vec<usize> = (0..data.train.len()).collect();
+    let probe = trainer.probe(&data.train, &all, eval_batch);
+    let val_probe = match (sel.needs_validation(), data.val.as_ref()) {
+        (true, Some(v)) => Some(trainer.probe(v, &(0..v.len()).collect::<Vec<_>>(), eval_batch)),
+        (true, None) => {
+            return Err(SelectError {
+                selector: sel.name(),
+                message: "needs a validation split: set data.val_fraction (e.g. 0.1)".into(),
+            }
+            .into());
+        }
+        (false, _) => None,
+    };
+    let round = trainer.state().rounds + 1;
+    let epoch = trainer.state().epoch;
+    let ctx = SelectContext {
+        probe: &probe,
+        val: val_probe.as_ref(),
+        budget,
+        epoch,
+        total_epochs: cfg.train.epochs,
+    };
+    let mut rng = SeededRng::stream(cfg.seed, &format!("select-{round}"));
+    let c = sel.select(&ctx, &mut rng)?;
+    let flops = probe.flops + val_probe.as_ref().map_or(0.0, |v| v.flops) + c.flops;
+    let seconds = t0.elapsed().as_secs_f64();
+    let noisy_share = noisy_share(data, &c.indices);
+    let record = RoundRecord {
+        round,
+        epoch: epoch + 1,
+        selector: sel.name().into(),
+        size: c.indices.len(),
+        seconds,
+        flops,
+        noisy_share,
+        ids: c.indices.iter().map(|&i| data.train.ids()[i]).collect(),
+        indices: c.indices.clone(),
+        weights: c.weights.clone(),
+        masks: trainer
+            .masks()
+            .map(|m| m.summary(&trainer.model().layers())),
+    };
+    let rounds_dir = dir.join(files::CORESETS);
+    std::fs::create_dir_all(&rounds_dir).map_err(io_err(&rounds_dir))?;
+    let json = serde_json::to_vec(&record).expect("round serializes");
+    checkpoint::write_atomic(&rounds_dir.join(format!("round-{round:03}.json")), &json)?;
+    let st = trainer.state_mut();
+    st.rounds = round;
+    st.charge_selection(flops, seconds);
+    st.preserved = Some(preserved_outputs(cfg, &probe, &c.indices));
+    st.coreset = Some(c);
+    Ok(Event::Selection {
+        round,
+        epoch: epoch + 1,
+        size: record.size,
+        seconds,
+        flops,
+        noisy_share,
+    })
+}
+
+/// SWaST-cut's stored outputs on a new coreset. The probe already holds the current model's
+/// outputs on every sample, in eval mode and un-augmented: state preservation records them
+/// for the coreset at no extra cost (selective mode keeps only the samples it got right).
+fn preserved_outputs(cfg: &Config, probe: &Probe, indices: &[usize]) -> Preserved {
+    let k = probe.classes;
+    let mut probs = Vec::with_capacity(indices.len() * k);
+    let mut active = Vec::with_capacity(indices.len());
+    let mut right = 0usize;
+    for &i in indices {
+        probs.extend_from_slice(probe.prob(i));
+        let ok = probe.correct[i];
+        right += usize::from(ok);
+        active.push(cfg.preserve.mode != PreserveMode::Selective || ok);
+    }
+    Preserved {
+        indices: indices.to_vec(),
+        classes: k,
+        probs,
+        active,
+        accuracy: right as f64 / indices.len().max(1) as f64,
+    }
+}
+
+/// The share of `indices` whose training label was corrupted, when label noise is on.
+fn noisy_share(data: &PreparedData, indices: &[usize]) -> Option<f64> {
+    data.train.noise().map(|n| {
+        let noisy: std::collections::HashSet<u32> = n.noisy_ids.iter().copied().collect();
+        let hits = indices
+            .iter()
+            .filter(|&&i| noisy.contains(&data.train.ids()[i]))
+            .count();
+        hits as f64 / indices.len().max(1) as f64
+    })
+}
+
+/// What `coresets/round-NNN.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    /// 1-based round.
+    pub round: usize,
+    /// The (1-based) epoch it starts.
+    pub epoch: usize,
+    /// Selector name.
+    pub selector: String,
+    /// Samples selected.
+    pub size: usize,
+    /// Wall seconds of probe + selection.
+    pub seconds: f64,
+    /// FLOPs of probe + selection.
+    pub flops: f64,
+    /// Share of samples with a corrupted label, when label noise is on.
+    pub noisy_share: Option<f64>,
+    /// Stable sample ids.
+    pub ids: Vec<u32>,
+    /// Training-set indices.
+    pub indices: Vec<usize>,
+    /// Per-sample weights.
+    pub weights: Vec<f32>,
+    /// The per-layer mask summary at this selection (pruned methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masks: Option<Vec<LayerSummary>>,
+}

@@ -1,0 +1,207 @@
+//! What a run is made of: its pluggable parts, its options, its data and its trainer.
+
+use super::error::{RunError, io_err};
+use super::files;
+use super::round::{budget_of, schedule_of, selects};
+use crate::config::{Augment, Config, Method, PrunerName};
+use crate::coreset::{SelectError, Selector};
+use crate::prune::{PruneError, Pruner, Scope};
+use crate::train::Trainer;
+use burn::tensor::Device;
+use std::path::Path;
+use swast_data::{Batcher, DataError, Dataset, apply_label_noise};
+
+/// Where a run gets the pluggable parts that swast-core does not implement itself (pruners
+/// from `swast-prune`, selectors from `swast-coreset`). The binary wires the concrete ones.
+pub trait Components {
+    /// The pruner `cfg.prune` asks for, masking `scope`.
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError>;
+    /// The selector `cfg.coreset` asks for.
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError>;
+}
+
+/// No pluggable parts: only `method = "dense"` can run.
+#[derive(Debug, Default)]
+pub struct DenseOnly;
+
+impl Components for DenseOnly {
+    fn pruner(&self, cfg: &Config, _: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+        Err(PruneError {
+            pruner: "none",
+            message: format!(
+                "method `{}` needs a pruner, and none is wired in",
+                cfg.method.as_str()
+            ),
+        })
+    }
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
+        Err(SelectError {
+            selector: "none",
+            message: format!(
+                "method `{}` needs a selector, and none is wired in",
+                cfg.method.as_str()
+            ),
+        })
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop (with a checkpoint written) after this many epochs in total, as an interruption
+    /// would; the next run resumes from there.
+    pub stop_after_epoch: Option<usize>,
+    /// Test hook: zero every weight at the end of this (1-based) epoch, once, to simulate a
+    /// collapse the guard must catch.
+    pub collapse_after_epoch: Option<usize>,
+    /// Test hook: set one weight to NaN at the end of this (1-based) epoch, once, to simulate
+    /// a divergence.
+    pub nan_after_epoch: Option<usize>,
+    /// Set (e.g. by a Ctrl-C handler) to stop cleanly at the next epoch boundary, after the
+    /// checkpoint of the epoch in progress is written.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Devices to shard probe passes over (selection, the guard, state preservation); empty
+    /// or one: the run's device. Rows do not depend on each other, so results do not change.
+    pub probe_devices: Vec<Device>,
+}
+
+/// The data a run trains and tests on, prepared from its config.
+#[derive(Debug, Clone)]
+pub struct PreparedData {
+    /// Training set (noisy labels applied, validation held out, subset taken).
+    pub train: Dataset,
+    /// Test set.
+    pub test: Dataset,
+    /// Validation set, when `data.val_fraction > 0`.
+    pub val: Option<Dataset>,
+}
+
+/// Loads and prepares the data of `cfg`: reads the dataset, takes the `max_train` subset,
+/// holds out the validation split, then corrupts training labels.
+pub fn prepare_data(cfg: &Config) -> Result<PreparedData, RunError> {
+    let splits = swast_data::load(cfg.data.dataset, Path::new(&cfg.data.dir))?;
+    let mut train = splits.train;
+    if train.is_empty() || splits.test.is_empty() {
+        return Err(DataError::Invalid {
+            name: cfg.data.dataset.to_string(),
+            message: "the training or test set is empty; point `data.dir` at complete data files"
+                .into(),
+        }
+        .into());
+    }
+    if cfg.data.max_train > 0 && cfg.data.max_train < train.len() {
+        let frac = cfg.data.max_train as f64 / train.len() as f64;
+        train = train.stratified_split(frac, cfg.seed)?.1;
+    }
+    let mut val = None;
+    if cfg.data.val_fraction > 0.0 {
+        let (rest, v) = train.stratified_split(cfg.data.val_fraction, cfg.seed)?;
+        train = rest;
+        val = Some(v);
+    }
+    let train = apply_label_noise(train, cfg.data.label_noise, cfg.data.noise_kind, cfg.seed)?;
+    Ok(PreparedData {
+        train,
+        test: splits.test,
+        val,
+    })
+}
+
+/// A fresh trainer for `cfg` on the prepared data (normalization from the training set,
+/// augmentation per `data.augment`, cosine schedule over the run's steps).
+pub fn build_trainer(
+    cfg: &Config,
+    data: &PreparedData,
+    device: &Device,
+    parts: &dyn Components,
+) -> Result<Trainer, RunError> {
+    let norm = data.train.channel_stats();
+    let augment = match cfg.data.augment {
+        Augment::On => true,
+        Augment::Off => false,
+        Augment::Auto => data.train.shape() == [3, 32, 32],
+    };
+    let steps_per_epoch = data.train.len().div_ceil(cfg.train.batch_size) as u64;
+    let mut trainer = Trainer::new(
+        &cfg.model,
+        cfg.train.clone(),
+        data.train.shape(),
+        data.train.num_classes(),
+        Batcher::new(norm.clone(), augment),
+        Batcher::new(norm, false),
+        steps_per_epoch,
+        cfg.seed,
+        device,
+    )?;
+    // the run's real step count: coreset epochs have fewer steps
+    let schedule = schedule_of(cfg);
+    let (n, b) = (data.train.len(), cfg.train.batch_size);
+    let k = budget_of(cfg, n);
+    let total: u64 = (1..=cfg.train.epochs)
+        .map(|t| {
+            let m = if selects(cfg.method) {
+                schedule.samples_at(t, n, k)
+            } else {
+                n
+            };
+            m.div_ceil(b) as u64
+        })
+        .sum();
+    trainer.set_total_steps(total);
+    let structured = cfg.prune.method == PrunerName::ChannelL1;
+    match cfg.method {
+        Method::Dense | Method::CoresetOnly => {}
+        Method::PruningOnly | Method::SwastCut if structured => {
+            trainer.set_structured(cfg.prune.sparsity, cfg.prune.begin, cfg.prune.clock);
+        }
+        Method::SwastTrim if structured => {
+            return Err(PruneError {
+                pruner: "channel-l1",
+                message: "removes backbone channels, which SWaST-trim leaves dense: use it with pruning-only or swast-cut".into(),
+            }
+            .into());
+        }
+        Method::PruningOnly | Method::SwastCut => {
+            trainer.set_pruner(parts.pruner(cfg, Scope::All)?)?
+        }
+        Method::SwastTrim => trainer.set_pruner(parts.pruner(cfg, Scope::Classifier)?)?,
+    }
+    Ok(trainer)
+}
+
+/// Everything a run needs to start: its data, a fresh trainer (checked against the test and
+/// validation sets, probe passes sharded as asked) and, for methods that select, its selector.
+#[allow(clippy::type_complexity)]
+pub(super) fn assemble(
+    cfg: &Config,
+    device: &Device,
+    opts: &RunOptions,
+    parts: &dyn Components,
+) -> Result<(PreparedData, Trainer, Option<Box<dyn Selector>>), RunError> {
+    let data = prepare_data(cfg)?;
+    let mut trainer = build_trainer(cfg, &data, device, parts)?;
+    for ds in std::iter::once(&data.test).chain(data.val.as_ref()) {
+        trainer.check_data(ds)?;
+    }
+    trainer.set_probe_devices(opts.probe_devices.clone());
+    let selector = selects(cfg.method)
+        .then(|| parts.selector(cfg))
+        .transpose()?;
+    Ok((data, trainer, selector))
+}
+
+/// The trainer of the run in `dir` as its last checkpoint left it (to evaluate or inspect a
+/// finished or interrupted run), with its data.
+pub fn load_run(
+    dir: &Path,
+    device: &Device,
+    parts: &dyn Components,
+) -> Result<(Config, Trainer, PreparedData), RunError> {
+    let config_path = dir.join(files::CONFIG);
+    let text = std::fs::read_to_string(&config_path).map_err(io_err(&config_path))?;
+    let cfg = Config::from_toml_str(&text)?;
+    let data = prepare_data(&cfg)?;
+    let mut trainer = build_trainer(&cfg, &data, device, parts)?;
+    trainer.load_checkpoint(&dir.join(files::CHECKPOINT))?;
+    Ok((cfg, trainer, data))
+}

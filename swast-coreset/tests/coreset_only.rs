@@ -1,0 +1,136 @@
+//! `method = "coreset-only"` end to end for every selector: the literal schedule, the
+//! coreset size, the per-round files, selection costs charged to the run, and exact resume
+//! with selector state (forgetting counters).
+
+use burn::tensor::Device;
+use swast_core::config::Config;
+use swast_core::coreset::{SelectError, Selector};
+use swast_core::events::{Event, VecSink};
+use swast_core::prune::{PruneError, Pruner, Scope};
+use swast_core::run::{Components, DenseOnly, RoundRecord, RunOptions, files, run};
+
+/// The two tests train concurrently otherwise; bit-exact comparisons are made with the
+/// machine's cores to themselves.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+struct Parts;
+impl Components for Parts {
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+        DenseOnly.pruner(cfg, scope)
+    }
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
+        Ok(swast_coreset::build(&cfg.coreset))
+    }
+}
+
+fn cfg(sets: &[String]) -> Config {
+    Config::from_toml_with_overrides("", sets).unwrap()
+}
+
+fn base(selector: &str) -> Vec<String> {
+    [
+        "method=coreset-only".to_string(),
+        format!("coreset.selector={selector}"),
+        "coreset.fraction=0.2".into(),
+        "coreset.interval=2".into(),
+        "coreset.warmup=1".into(),
+        "train.epochs=4".into(),
+        "data.max_train=2000".into(),
+        "train.batch_size=32".into(),
+        "data.val_fraction=0.1".into(),
+        "seed=1".into(),
+    ]
+    .to_vec()
+}
+
+#[test]
+fn coreset_only_runs_for_every_selector() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp_dir = tempfile::tempdir().unwrap();
+    let tmp = tmp_dir.path().to_path_buf();
+    for sel in [
+        "el2n",
+        "grand",
+        "forgetting",
+        "gradmatch",
+        "gradmatch-pb",
+        "craig",
+        "glister",
+        "moderate",
+        "ccs",
+        "kcenter",
+        "herding",
+        "uncertainty",
+        "random",
+        "uniform",
+    ] {
+        let c = cfg(&base(sel));
+        let dir = tmp.join(sel);
+        let mut ev = VecSink::default();
+        let s = run(
+            &c,
+            &Device::flex(),
+            &dir,
+            &RunOptions::default(),
+            &mut ev,
+            &Parts,
+        )
+        .unwrap_or_else(|e| panic!("{sel}: {e}"));
+        eprintln!(
+            "{sel}: accuracy {:.3}, coreset {:.3}, selection {:.3}s, relative FLOPs {:.3}",
+            s.test_accuracy, s.coreset_fraction, s.selection_seconds, s.relative_flops
+        );
+        // 1,800 training samples after the validation hold-out; budget round(0.2·1800) = 360
+        assert_eq!(s.train_samples, 1800);
+        assert!(
+            (s.coreset_fraction - 0.2).abs() < 1e-9,
+            "{sel}: {}",
+            s.coreset_fraction
+        );
+        // warm-up 1, interval 2 → selections at the start of epochs 2 and 4
+        assert_eq!(s.rounds, 2, "{sel}");
+        let sel_epochs: Vec<usize> =
+            ev.0.iter()
+                .filter_map(|e| match e {
+                    Event::Selection { epoch, .. } => Some(*epoch),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(sel_epochs, [2, 4], "{sel}");
+        // epoch 1 full (1,800), epochs 2–4 on the coreset (360 each)
+        assert_eq!(s.samples_seen, 1800 + 3 * 360, "{sel}");
+        assert!(s.selection_flops > 0.0 && s.selection_seconds > 0.0);
+        assert!(s.train_flops > s.selection_flops);
+        assert!(s.relative_flops < 0.6, "{sel}: {}", s.relative_flops);
+        assert!(s.test_accuracy > 0.3, "{sel}: accuracy {}", s.test_accuracy);
+        for round in [1, 2] {
+            let p = dir
+                .join(files::CORESETS)
+                .join(format!("round-{round:03}.json"));
+            let r: RoundRecord = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            assert_eq!(r.indices.len(), 360);
+            assert_eq!(r.ids.len(), 360);
+            assert!(r.weights.iter().all(|w| *w >= 0.0));
+        }
+    }
+}
+
+#[test]
+fn coreset_only_resume_is_exact_with_forgetting_state() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut sets = base("forgetting");
+    sets.push("data.label_noise=0.2".into());
+    let c = cfg(&sets);
+    let r = swast_core::testing::resume_check(&c, &Device::flex(), &Parts, &[1, 3]);
+    let full = &r.full;
+    let r: RoundRecord = serde_json::from_slice(
+        &std::fs::read(full.join(files::CORESETS).join("round-002.json")).unwrap(),
+    )
+    .unwrap();
+    let share = r.noisy_share.expect("label noise is on");
+    assert!((0.0..=1.0).contains(&share));
+}
