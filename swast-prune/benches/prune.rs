@@ -18,7 +18,7 @@ use swast_core::config::{Distribution, PruneConfig, PrunerName};
 use swast_core::model::{Arch, ModelConfig, Network, SwastModel};
 use swast_core::optim::{MaskedSgd, SgdSettings};
 use swast_core::prune::{MaskSet, PruneInit, Pruner, Scope, apply_masks, attach_masks};
-use swast_prune::{OnlinePruner, PruneSettings};
+use swast_prune::{PruneSettings, Rigl};
 
 const BATCH: usize = 128;
 
@@ -36,7 +36,7 @@ fn grads(model: &Network, x: &Tensor<4>, y: &Tensor<1, Int>) -> GradientsParams 
     GradientsParams::from_grads(loss.backward(), model)
 }
 
-fn pruner(model: &Network, total_steps: u64, device: &Device) -> OnlinePruner {
+fn pruner(model: &Network, total_steps: u64, device: &Device) -> Rigl {
     let cfg = PruneConfig {
         method: PrunerName::Rigl,
         sparsity: 0.5,
@@ -47,7 +47,7 @@ fn pruner(model: &Network, total_steps: u64, device: &Device) -> OnlinePruner {
         end: 1.0,
         ..PruneConfig::default()
     };
-    let mut p = OnlinePruner::new(PruneSettings::from_config(&cfg, Scope::All, 0).unwrap());
+    let mut p = Rigl::new(PruneSettings::from_config(&cfg, Scope::All, 0).unwrap());
     let layers = model.layers();
     p.init(
         model,

@@ -14,7 +14,7 @@
 //! sparsity and FLOP accounting reads.
 
 use crate::mask::global_top_keep;
-use crate::pruner::cubic_progress;
+use crate::settings::cubic_progress;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use swast_core::config::PruneConfig;
 use swast_core::model::{LayerInfo, Network, Role};
@@ -53,13 +53,13 @@ pub struct ProbMaskSettings {
 impl ProbMaskSettings {
     /// Settings from the `[prune]` table.
     pub fn from_config(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<Self, PruneError> {
-        let (backbone, classifier) = crate::pruner::targets(cfg, "probmask")?;
+        let (backbone, classifier) = crate::settings::targets(cfg, "probmask")?;
         Ok(Self {
             scope,
             backbone,
             classifier,
             clock: cfg.clock,
-            interval: crate::pruner::interval_of(cfg),
+            interval: crate::settings::interval_of(cfg),
             begin: cfg.begin,
             end: cfg.end,
             score_lr: cfg.score_lr,

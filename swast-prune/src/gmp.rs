@@ -1,0 +1,56 @@
+//! Gradual magnitude pruning (Zhu & Gupta, 2017): from `begin` to `end` the sparsity follows
+//! the cubic schedule, the smallest |w| pruned every ΔT.
+
+use crate::base::MaskedLayers;
+use crate::settings::{PruneSettings, cubic_progress, gmp_due};
+use swast_core::model::{LayerInfo, Network};
+use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner};
+use swast_core::schedule::Tick;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Gmp {
+    b: MaskedLayers,
+}
+
+impl Gmp {
+    /// A gradual magnitude pruner with these settings.
+    pub fn new(s: PruneSettings) -> Self {
+        Self {
+            b: MaskedLayers::new(s),
+        }
+    }
+}
+
+impl Pruner for Gmp {
+    fn name(&self) -> &'static str {
+        "gmp"
+    }
+
+    fn init(&mut self, _model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+        self.b.init(self.name(), init)
+    }
+
+    fn after_step(&mut self, tick: Tick, model: &Network) -> bool {
+        let span = tick.span(self.b.s.clock);
+        let (t1, t2) = (span.point(self.b.s.begin), span.point(self.b.s.end));
+        if !gmp_due(&span, t1, t2, self.b.s.interval) {
+            return false;
+        }
+        let scores = self.b.magnitudes(model);
+        self.b
+            .prune_by(&scores, cubic_progress(span.next.min(t2), t1, t2))
+    }
+
+    fn masks(&self) -> Option<&MaskSet> {
+        self.b.masks.as_ref()
+    }
+
+    fn state_bytes(&self) -> Vec<u8> {
+        self.b.state_bytes()
+    }
+
+    fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError> {
+        self.b.load_state(self.name(), bytes, layers)
+    }
+}

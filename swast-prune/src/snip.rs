@@ -1,0 +1,73 @@
+//! SNIP (Lee et al., ICLR 2019): connection saliency |w ⊙ ∇| on the first batch, pruned to
+//! the final density at once, then fixed.
+
+use crate::base::MaskedLayers;
+use crate::settings::PruneSettings;
+use burn::optim::GradientsParams;
+use swast_core::model::{LayerInfo, Network};
+use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner, grad_values, weight_values};
+use swast_core::schedule::Tick;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Snip {
+    b: MaskedLayers,
+    /// The first batch changed the masks (reported after its step).
+    changed: bool,
+}
+
+impl Snip {
+    /// A SNIP pruner with these settings.
+    pub fn new(s: PruneSettings) -> Self {
+        Self {
+            b: MaskedLayers::new(s),
+            changed: false,
+        }
+    }
+}
+
+impl Pruner for Snip {
+    fn name(&self) -> &'static str {
+        "snip"
+    }
+
+    fn init(&mut self, _model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+        self.b.init(self.name(), init)
+    }
+
+    fn after_backward(&mut self, tick: Tick, model: &Network, grads: &GradientsParams) {
+        if tick.step != 0 {
+            return;
+        }
+        let layers = self.b.masked_layers();
+        let w = weight_values(model, &layers);
+        let scores: Vec<Vec<f32>> = layers
+            .iter()
+            .map(|l| {
+                let g = grad_values(grads, l).unwrap_or_else(|| vec![0.0; l.params]);
+                w[&l.param_id]
+                    .iter()
+                    .zip(&g)
+                    .map(|(w, g)| (w * g).abs())
+                    .collect()
+            })
+            .collect();
+        self.changed = self.b.prune_by(&scores, 1.0);
+    }
+
+    fn after_step(&mut self, _tick: Tick, _model: &Network) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    fn masks(&self) -> Option<&MaskSet> {
+        self.b.masks.as_ref()
+    }
+
+    fn state_bytes(&self) -> Vec<u8> {
+        self.b.state_bytes()
+    }
+
+    fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError> {
+        self.b.load_state(self.name(), bytes, layers)
+    }
+}
