@@ -15,7 +15,7 @@ impl Components for Parts {
         swast_prune::build(&cfg.prune, scope, cfg.seed)
     }
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
-        Ok(swast_coreset::build(&cfg.coreset))
+        swast_coreset::build(&cfg.coreset)
     }
 }
 

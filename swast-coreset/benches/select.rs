@@ -93,7 +93,8 @@ fn main() {
         let mut s = swast_coreset::build(&CoresetConfig {
             selector: sel,
             ..CoresetConfig::default()
-        });
+        })
+        .unwrap();
         let ctx = SelectContext {
             probe: &probe,
             val: Some(&val),

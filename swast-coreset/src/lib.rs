@@ -24,7 +24,52 @@ pub mod greedy;
 pub mod omp;
 pub mod quota;
 pub mod scores;
-pub mod selectors;
 
-pub use selectors::{SelectorSettings, build};
+mod ccs;
+mod common;
+mod craig;
+mod el2n;
+mod features;
+mod forgetting;
+mod glister;
+mod gradmatch;
+mod moderate;
+mod random;
+mod uncertainty;
+
+pub use ccs::{Ccs, CcsSettings};
+pub use common::ScoreSettings;
+pub use craig::Craig;
+pub use el2n::{El2n, El2nSettings, Grand};
+pub use features::{Herding, KCenter};
+pub use forgetting::Forgetting;
+pub use glister::Glister;
+pub use gradmatch::{GradMatch, GradMatchPb, GradMatchPbSettings, GradMatchSettings};
+pub use moderate::Moderate;
+pub use random::{Random, Uniform};
 pub use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
+pub use uncertainty::{Uncertainty, UncertaintySettings};
+
+use swast_core::config::{CoresetConfig, SelectorName};
+
+/// The selector a `[coreset]` config asks for: the one place where a selector's config name
+/// meets its type. Each selector reads its own keys into its own settings.
+pub fn build(c: &CoresetConfig) -> Result<Box<dyn Selector>, SelectError> {
+    let score = ScoreSettings::from_config(c);
+    Ok(match c.selector {
+        SelectorName::El2n => Box::new(El2n::from_config(c)),
+        SelectorName::Grand => Box::new(Grand(score)),
+        SelectorName::Forgetting => Box::new(Forgetting::new(score)),
+        SelectorName::Uncertainty => Box::new(Uncertainty::from_config(c)?),
+        SelectorName::Moderate => Box::new(Moderate),
+        SelectorName::Ccs => Box::new(Ccs(CcsSettings { offset: c.offset })),
+        SelectorName::Gradmatch => Box::new(GradMatch::from_config(c)),
+        SelectorName::GradmatchPb => Box::new(GradMatchPb::from_config(c)),
+        SelectorName::Craig => Box::new(Craig),
+        SelectorName::Glister => Box::new(Glister),
+        SelectorName::Kcenter => Box::new(KCenter),
+        SelectorName::Herding => Box::new(Herding),
+        SelectorName::Random => Box::new(Random),
+        SelectorName::Uniform => Box::new(Uniform),
+    })
+}

@@ -34,6 +34,18 @@ pub enum Uncertainty {
     Entropy,
 }
 
+impl Uncertainty {
+    /// The config spelling (`least-confidence`, `margin`, `entropy`), `None` when unknown.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "least-confidence" => Some(Uncertainty::LeastConfidence),
+            "margin" => Some(Uncertainty::Margin),
+            "entropy" => Some(Uncertainty::Entropy),
+            _ => None,
+        }
+    }
+}
+
 /// Uncertainty scores of the model's predictions.
 pub fn uncertainty(p: &Probe, kind: Uncertainty) -> Vec<f32> {
     (0..p.len())

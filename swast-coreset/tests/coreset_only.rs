@@ -19,7 +19,7 @@ impl Components for Parts {
         DenseOnly.pruner(cfg, scope)
     }
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
-        Ok(swast_coreset::build(&cfg.coreset))
+        swast_coreset::build(&cfg.coreset)
     }
 }
 

@@ -79,7 +79,7 @@ fn run(
         selector: name,
         ..CoresetConfig::default()
     };
-    let mut s = build(&cfg);
+    let mut s = build(&cfg).unwrap();
     if s.observes() {
         // a little history: every sample seen twice with arbitrary correctness
         let idx: Vec<usize> = (0..p.len()).collect();
@@ -143,7 +143,7 @@ fn el2n_switches_to_easy_samples_late_in_training() {
     };
     let scores = swast_coreset::scores::el2n(&p);
     let pick = |epoch| {
-        let mut s = build(&cfg);
+        let mut s = build(&cfg).unwrap();
         let ctx = SelectContext {
             probe: &p,
             val: None,
@@ -189,7 +189,8 @@ fn moderate_keeps_the_middle_band() {
     let mut s = build(&CoresetConfig {
         selector: SelectorName::Moderate,
         ..CoresetConfig::default()
-    });
+    })
+    .unwrap();
     let ctx = SelectContext {
         probe: &p,
         val: None,
@@ -232,7 +233,8 @@ fn gradmatch_two_class_case_solvable_by_hand() {
         let mut s = build(&CoresetConfig {
             gradmatch_gradient: gradient,
             ..CoresetConfig::default()
-        });
+        })
+        .unwrap();
         s.select(&ctx, &mut SeededRng::new(0)).unwrap()
     };
     // the full K·(F+1) gradient
@@ -284,7 +286,7 @@ fn gradmatch_per_class_ignores_the_other_classes_rows_by_default() {
         epoch: 0,
         total_epochs: 1,
     };
-    let mut s = build(&CoresetConfig::default());
+    let mut s = build(&CoresetConfig::default()).unwrap();
     let c = s.select(&ctx, &mut SeededRng::new(0)).unwrap();
     // ‖g‖² = 0.25·2 = 0.5, ⟨g, 3g⟩ = 1.5 → w = 1.5/(0.5 + 0.5) = 1.5 for the class-0 pick
     let w0 = c.weights[c.indices.iter().position(|&i| i < 3).unwrap()];
@@ -294,7 +296,8 @@ fn gradmatch_per_class_ignores_the_other_classes_rows_by_default() {
     let mut s = build(&CoresetConfig {
         gradmatch_gradient: GradmatchGradient::Full,
         ..CoresetConfig::default()
-    });
+    })
+    .unwrap();
     let c = s.select(&ctx, &mut SeededRng::new(0)).unwrap();
     let w0 = c.weights[c.indices.iter().position(|&i| i < 3).unwrap()];
     assert!((w0 - 2.5 / 1.5).abs() < 1e-5, "{:?}", c.weights);

@@ -133,7 +133,8 @@ fn measure(
         let mut s = swast_coreset::build(&CoresetConfig {
             selector: name,
             ..CoresetConfig::default()
-        });
+        })
+        .unwrap();
         let ctx = SelectContext {
             probe: &probe,
             val: None,

@@ -1,0 +1,270 @@
+//! GradMatch (Killamsetty et al., ICML 2021): orthogonal matching pursuit of the summed
+//! last-layer gradient, per class, with non-negative λ-ridge weights; by default on the
+//! class's own row of the gradient as CORDS runs it per class. GradMatch-PB matches
+//! mini-batch gradient sums over the whole set.
+
+use crate::common::{fill_random, per_class, select_with};
+use crate::omp::omp;
+use swast_core::config::{CoresetConfig, GradmatchGradient};
+use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
+use swast_core::probe::Probe;
+use swast_data::SeededRng;
+
+/// GradMatch's settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradMatchSettings {
+    /// Ridge λ on the weights (`coreset.lambda`).
+    pub lambda: f64,
+    /// Which gradient is matched per class (`coreset.gradmatch_gradient`).
+    pub gradient: GradmatchGradient,
+}
+
+/// Per-class GradMatch.
+#[derive(Debug)]
+pub struct GradMatch(pub GradMatchSettings);
+
+impl GradMatch {
+    /// From the `[coreset]` table.
+    pub fn from_config(c: &CoresetConfig) -> Self {
+        Self(GradMatchSettings {
+            lambda: c.lambda,
+            gradient: c.gradmatch_gradient,
+        })
+    }
+}
+
+impl Selector for GradMatch {
+    fn name(&self) -> &'static str {
+        "gradmatch"
+    }
+
+    fn select(
+        &mut self,
+        ctx: &SelectContext<'_>,
+        rng: &mut SeededRng,
+    ) -> Result<Coreset, SelectError> {
+        let s = self.0;
+        select_with(self.name(), ctx, rng, |p, budget, rng| {
+            Ok(match s.gradient {
+                GradmatchGradient::ClassRow => class_row(p, budget, s.lambda, rng),
+                GradmatchGradient::Full => full(p, budget, s.lambda, rng),
+            })
+        })
+    }
+}
+
+/// GradMatch-PB's settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GradMatchPbSettings {
+    /// Ridge λ on the weights (`coreset.lambda`).
+    pub lambda: f64,
+    /// Mini-batch size (`coreset.pb_batch`).
+    pub batch: usize,
+}
+
+/// GradMatch over mini-batch gradients.
+#[derive(Debug)]
+pub struct GradMatchPb(pub GradMatchPbSettings);
+
+impl GradMatchPb {
+    /// From the `[coreset]` table.
+    pub fn from_config(c: &CoresetConfig) -> Self {
+        Self(GradMatchPbSettings {
+            lambda: c.lambda,
+            batch: c.pb_batch.max(1),
+        })
+    }
+}
+
+impl Selector for GradMatchPb {
+    fn name(&self) -> &'static str {
+        "gradmatch-pb"
+    }
+
+    fn select(
+        &mut self,
+        ctx: &SelectContext<'_>,
+        rng: &mut SeededRng,
+    ) -> Result<Coreset, SelectError> {
+        let s = self.0;
+        select_with(self.name(), ctx, rng, |p, budget, rng| {
+            Ok(per_batch(p, budget, s.lambda, s.batch, rng))
+        })
+    }
+}
+
+/// GradMatch on the class's own row of the last-layer gradient, as CORDS'
+/// `PerClassPerGradient`: for a sample of class `c`, `g = e_c·[h; 1]` (the bias entry and
+/// the weight row of class `c`), matched against the class's summed row.
+fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
+    let (mut idx, mut w, mut dots) = (Vec::new(), Vec::new(), 0u64);
+    let f = p.feature_dim;
+    for (c, (rows, q)) in per_class(p, budget).into_iter().enumerate() {
+        if q == 0 {
+            continue;
+        }
+        let e: Vec<f64> = rows.iter().map(|&r| f64::from(p.error(r)[c])).collect();
+        let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
+        // ⟨g_i, g_j⟩ = e_i·e_j·(⟨h_i, h_j⟩ + 1)
+        let dot = |i: usize, j: usize| -> f64 {
+            let hh: f32 = h[i].iter().zip(h[j]).map(|(a, b)| a * b).sum();
+            e[i] * e[j] * (f64::from(hh) + 1.0)
+        };
+        // target t = Σ_i e_i·[h_i; 1]
+        let mut t = vec![0f64; f + 1];
+        for (ei, hi) in e.iter().zip(&h) {
+            for (x, hv) in t.iter_mut().zip(hi.iter()) {
+                *x += ei * f64::from(*hv);
+            }
+            t[f] += ei;
+        }
+        let c_vec: Vec<f64> = e
+            .iter()
+            .zip(&h)
+            .map(|(ej, hj)| {
+                let s: f64 = t
+                    .iter()
+                    .zip(hj.iter())
+                    .map(|(a, b)| a * f64::from(*b))
+                    .sum::<f64>()
+                    + t[f];
+                ej * s
+            })
+            .collect();
+        let t2: f64 = t.iter().map(|x| x * x).sum();
+        let block = q.div_ceil(64);
+        let r = omp(rows.len(), q, dot, &c_vec, t2, lambda, block);
+        dots += r.dots;
+        let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
+        let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
+        fill_random(&mut chosen, &mut weights, &rows, q, rng);
+        idx.extend(chosen);
+        w.extend(weights);
+    }
+    Coreset {
+        indices: idx,
+        weights: w,
+        flops: 2.0 * dots as f64 * (f + 1) as f64,
+    }
+    .sorted()
+}
+
+/// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
+fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
+    let (mut idx, mut w, mut dots) = (Vec::new(), Vec::new(), 0u64);
+    let d = p.classes + p.feature_dim;
+    for (rows, q) in per_class(p, budget) {
+        if q == 0 {
+            continue;
+        }
+        // ⟨g_i, g_j⟩ = ⟨e_i, e_j⟩·(⟨h_i, h_j⟩ + 1); target = Σ_i g_i of the class
+        let e: Vec<Vec<f32>> = rows.iter().map(|&r| p.error(r)).collect();
+        let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
+        let dot = |i: usize, j: usize| -> f64 {
+            let ee: f32 = e[i].iter().zip(&e[j]).map(|(a, b)| a * b).sum();
+            let hh: f32 = h[i].iter().zip(h[j]).map(|(a, b)| a * b).sum();
+            f64::from(ee * (hh + 1.0))
+        };
+        // target as a K×(F+1) matrix T = Σ e_i [h_i; 1]ᵀ, so ⟨g_j, t⟩ = e_jᵀ T [h_j; 1]
+        let (k, f) = (p.classes, p.feature_dim);
+        let mut t = vec![0f64; k * (f + 1)];
+        for (ei, hi) in e.iter().zip(&h) {
+            for c in 0..k {
+                let row = &mut t[c * (f + 1)..(c + 1) * (f + 1)];
+                for (x, hv) in row.iter_mut().zip(hi.iter()) {
+                    *x += f64::from(ei[c] * hv);
+                }
+                row[f] += f64::from(ei[c]);
+            }
+        }
+        let c_vec: Vec<f64> = e
+            .iter()
+            .zip(&h)
+            .map(|(ej, hj)| {
+                (0..k)
+                    .map(|c| {
+                        let row = &t[c * (f + 1)..(c + 1) * (f + 1)];
+                        let s: f64 = row
+                            .iter()
+                            .zip(hj.iter())
+                            .map(|(a, b)| a * f64::from(*b))
+                            .sum::<f64>()
+                            + row[f];
+                        f64::from(ej[c]) * s
+                    })
+                    .sum()
+            })
+            .collect();
+        let t2: f64 = t.iter().map(|x| x * x).sum();
+        let block = q.div_ceil(64);
+        let r = omp(rows.len(), q, dot, &c_vec, t2, lambda, block);
+        dots += r.dots;
+        let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
+        let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
+        fill_random(&mut chosen, &mut weights, &rows, q, rng);
+        idx.extend(chosen);
+        w.extend(weights);
+    }
+    Coreset {
+        indices: idx,
+        weights: w,
+        flops: 2.0 * dots as f64 * d as f64,
+    }
+    .sorted()
+}
+
+fn per_batch(p: &Probe, budget: usize, lambda: f64, b: usize, rng: &mut SeededRng) -> Coreset {
+    // random mini-batches over the whole set; atoms are batch gradient sums
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    rng.shuffle(&mut order);
+    let batches: Vec<Vec<usize>> = order.chunks(b).map(<[usize]>::to_vec).collect();
+    let dim = p.classes * (p.feature_dim + 1);
+    let atoms: Vec<Vec<f64>> = batches
+        .iter()
+        .map(|bt| {
+            let mut g = vec![0f64; dim];
+            for &r in bt {
+                for (x, v) in g.iter_mut().zip(p.last_layer_grad(r)) {
+                    *x += f64::from(v);
+                }
+            }
+            g
+        })
+        .collect();
+    let mut t = vec![0f64; dim];
+    for a in &atoms {
+        for (x, v) in t.iter_mut().zip(a) {
+            *x += v;
+        }
+    }
+    let d = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let c: Vec<f64> = atoms.iter().map(|a| d(a, &t)).collect();
+    let k = budget.div_ceil(b).min(batches.len());
+    let r = omp(
+        atoms.len(),
+        k,
+        |i, j| d(&atoms[i], &atoms[j]),
+        &c,
+        d(&t, &t),
+        lambda,
+        k.div_ceil(64),
+    );
+    let (mut idx, mut w) = (Vec::new(), Vec::new());
+    for (&s, &ws) in r.selected.iter().zip(&r.weights) {
+        for &row in &batches[s] {
+            idx.push(row);
+            w.push(ws as f32);
+        }
+    }
+    let all: Vec<usize> = (0..p.len()).collect();
+    fill_random(&mut idx, &mut w, &all, budget, rng);
+    // whole batches can overshoot the budget: drop the surplus from the last batch
+    idx.truncate(budget);
+    w.truncate(budget);
+    Coreset {
+        indices: idx,
+        weights: w,
+        flops: 2.0 * r.dots as f64 * dim as f64,
+    }
+    .sorted()
+}
