@@ -127,3 +127,39 @@ fn sigint_stops_cleanly_with_a_checkpoint_and_the_run_resumes() {
     assert!(launch(t.path(), "r").wait().unwrap().success());
     assert!(t.path().join("r/summary.json").exists());
 }
+
+#[test]
+fn a_second_process_on_the_same_folder_is_refused_and_the_first_logs_each_epoch_once() {
+    let _s = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("run");
+    let first = launch(t.path(), "run");
+    let lock = dir.join(swast_core::run::files::LOCK);
+    let t0 = Instant::now();
+    while !lock.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no lock appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = launch(t.path(), "run").wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second process ran");
+    assert!(
+        err.contains(&format!("in use by process {}", first.id())),
+        "{err}"
+    );
+    let out = first.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!lock.exists(), "the lock is released at the end");
+    let epochs: Vec<u64> = epoch_lines(&dir)
+        .iter()
+        .filter(|v| v["event"] == "epoch_end")
+        .map(|v| v["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, [1, 2, 3, 4, 5, 6], "each epoch logged once");
+}

@@ -312,3 +312,41 @@ fn a_dataset_that_does_not_fit_the_model_is_an_error_not_a_panic() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_corrupted_newest_checkpoint_resumes_from_the_previous_one() {
+    let t = tempfile::tempdir().unwrap();
+    let c = cfg(&["train.epochs=3", "data.max_train=200", "model.arch=mlp"]);
+    let (full, dir) = (t.path().join("full"), t.path().join("run"));
+    go(&c, &full);
+    let stop = RunOptions {
+        stop_after_epoch: Some(2),
+        ..RunOptions::default()
+    };
+    let _ = run(&c, &dev(), &dir, &stop, &mut VecSink::default(), &DenseOnly);
+    // epochs 1 and 2 are on disk: the newest (2) and the previous (1)
+    assert!(dir.join(files::PREVIOUS).exists());
+    let p = dir.join(files::CHECKPOINT);
+    let mut b = std::fs::read(&p).unwrap();
+    b.truncate(b.len() - 100);
+    std::fs::write(&p, &b).unwrap();
+    let mut events = VecSink::default();
+    run(
+        &c,
+        &dev(),
+        &dir,
+        &RunOptions::default(),
+        &mut events,
+        &DenseOnly,
+    )
+    .unwrap();
+    assert!(matches!(
+        events.0[0],
+        swast_core::events::Event::RunStart { start_epoch: 1, .. }
+    ));
+    let (a, b) = (
+        swast_core::testing::RunFingerprint::of(&full, &dev(), &DenseOnly),
+        swast_core::testing::RunFingerprint::of(&dir, &dev(), &DenseOnly),
+    );
+    assert_eq!(a.difference(&b), None);
+}

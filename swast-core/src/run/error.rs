@@ -47,6 +47,18 @@ pub enum RunError {
         /// The folder.
         dir: PathBuf,
     },
+    /// Another process is using the run folder.
+    #[error(
+        "{dir} is in use by {holder} (lock file {lock}); wait for that run to finish, or, if that process is gone, delete the lock file and run again"
+    )]
+    Locked {
+        /// The folder.
+        dir: PathBuf,
+        /// Who holds it: "process PID on HOST".
+        holder: String,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// The pruner could not be built.
     #[error(transparent)]
     Prune(#[from] PruneError),

@@ -1,6 +1,7 @@
 //! The run folder: its files, resuming, checkpoints, the summary, where events go.
 
 use super::error::{RunError, io_err};
+use super::lock::RunLock;
 use super::setup::PreparedData;
 use crate::checkpoint;
 use crate::config::Config;
@@ -22,6 +23,10 @@ pub mod files {
     pub const SUMMARY: &str = "summary.json";
     /// The latest checkpoint (model, optimizer, RNG streams, epoch).
     pub const CHECKPOINT: &str = "checkpoint.bin";
+    /// The checkpoint before it, kept so a corrupted newest one does not lose the run.
+    pub const PREVIOUS: &str = "checkpoint.prev.bin";
+    /// Held while a process uses the folder (host and PID).
+    pub const LOCK: &str = super::super::lock::LOCK;
     /// Per-layer mask summary at the end of a pruned run.
     pub const MASKS: &str = "masks.json";
     /// One JSON file per selection round.
@@ -133,7 +138,10 @@ pub(super) struct RunFolder {
     config: PathBuf,
     summary: PathBuf,
     checkpoint: PathBuf,
+    previous: PathBuf,
     pub(super) metrics: PathBuf,
+    /// Released when the run (or its early return) is done.
+    _lock: RunLock,
 }
 
 impl RunFolder {
@@ -143,6 +151,7 @@ impl RunFolder {
     pub(super) fn open(dir: &Path, cfg: &Config) -> Result<(Self, Option<Summary>), RunError> {
         let resolved = cfg.to_toml();
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock = RunLock::acquire(dir)?;
         // a session killed while writing leaves its temporary files behind
         for d in [dir.to_path_buf(), dir.join(files::CORESETS)] {
             checkpoint::remove_stale_temps(&d);
@@ -153,7 +162,9 @@ impl RunFolder {
             config: dir.join(files::CONFIG),
             summary: dir.join(files::SUMMARY),
             checkpoint: dir.join(files::CHECKPOINT),
+            previous: dir.join(files::PREVIOUS),
             metrics: dir.join(files::METRICS),
+            _lock: lock,
         };
         if f.config.exists() {
             let existing = std::fs::read_to_string(&f.config).map_err(io_err(&f.config))?;
@@ -180,8 +191,8 @@ impl RunFolder {
         trainer: &mut Trainer,
         selector: Option<&mut (dyn Selector + 'static)>,
     ) -> Result<JsonlSink, RunError> {
-        if self.checkpoint.exists() && self.config.exists() {
-            let extra = trainer.load_checkpoint(&self.checkpoint)?;
+        if let Some(from) = self.config.exists().then(|| self.resume_from()).flatten() {
+            let extra = trainer.load_checkpoint(&from)?;
             if let Some(s) = selector {
                 s.load_state(&extra)?;
             }
@@ -199,8 +210,42 @@ impl RunFolder {
         JsonlSink::append(&self.metrics).map_err(io_err(&self.metrics))
     }
 
+    /// The checkpoint to resume from: the newest when it reads back whole, else the previous
+    /// one (with a warning) when that does; the newest (to report its error) otherwise.
+    fn resume_from(&self) -> Option<PathBuf> {
+        let readable = |p: &Path| p.exists() && checkpoint::read(p).is_ok();
+        if readable(&self.checkpoint) {
+            return Some(self.checkpoint.clone());
+        }
+        if readable(&self.previous) {
+            tracing::warn!(
+                "{}: the newest checkpoint is missing or corrupted; resuming from the previous one ({})",
+                self.dir.display(),
+                files::PREVIOUS
+            );
+            return Some(self.previous.clone());
+        }
+        self.checkpoint.exists().then(|| self.checkpoint.clone())
+    }
+
+    /// Keeps the current checkpoint as the previous one (a hard link, or a copy, renamed into
+    /// place), so that the newest is always whole and the one before it too.
+    fn keep_previous(&self) -> Result<(), RunError> {
+        if !self.checkpoint.exists() {
+            return Ok(());
+        }
+        let tmp = self
+            .dir
+            .join(format!(".{}.{}.tmp", files::PREVIOUS, std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        std::fs::hard_link(&self.checkpoint, &tmp)
+            .or_else(|_| std::fs::copy(&self.checkpoint, &tmp).map(|_| ()))
+            .map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &self.previous).map_err(io_err(&self.previous))
+    }
+
     /// Writes the checkpoint of (1-based) epoch `t`, with the selector's state and the
-    /// length of the metrics log it has seen.
+    /// length of the metrics log it has seen; the one it replaces becomes the previous one.
     pub(super) fn checkpoint(
         &self,
         trainer: &mut Trainer,
@@ -210,6 +255,7 @@ impl RunFolder {
     ) -> Result<(), RunError> {
         trainer.state_mut().metrics_len = out.metrics.len().map_err(io_err(&self.metrics))?;
         let extra = selector.map(|s| s.state_bytes()).unwrap_or_default();
+        self.keep_previous()?;
         trainer.save_checkpoint(&self.checkpoint, &extra)?;
         out.emit(
             &Event::Checkpoint {

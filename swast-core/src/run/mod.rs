@@ -14,6 +14,7 @@ mod epoch;
 mod error;
 pub mod folder;
 mod guard;
+pub mod lock;
 pub mod round;
 pub mod setup;
 mod state;
