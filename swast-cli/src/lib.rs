@@ -3,7 +3,7 @@
 
 use swast_core::config::Config;
 use swast_core::coreset::{SelectError, Selector};
-use swast_core::prune::{PruneError, Pruner, Scope};
+use swast_core::prune::{PruneError, PruneScheme, Scope};
 use swast_core::run::Components;
 
 /// The concrete pruners (`swast-prune`) and selectors (`swast-coreset`) of a config.
@@ -11,7 +11,7 @@ use swast_core::run::Components;
 pub struct Parts;
 
 impl Components for Parts {
-    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<PruneScheme, PruneError> {
         swast_prune::build(&cfg.prune, scope, cfg.seed)
     }
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {

@@ -485,3 +485,37 @@ pub trait Pruner: Send {
     /// changed since `init`).
     fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError>;
 }
+
+/// A structured pruner: removes whole channels once, physically (the trainer rebuilds the
+/// shrunk layers and restarts their optimizer state), at a point of the run it chooses.
+/// Unlike a [`Pruner`] it keeps no masks: the model itself gets smaller, so training gets
+/// faster on any backend.
+pub trait StructuredPruner: Send {
+    /// Config name.
+    fn name(&self) -> &'static str;
+    /// Whether to prune the initial weights, before the first step (`start`: the run's first
+    /// tick, which carries its length).
+    fn at_start(&self, start: Tick) -> bool;
+    /// Whether the step at `tick` (after its optimizer update) is the one to prune at.
+    fn due(&self, tick: Tick) -> bool;
+    /// The channels to keep, one ascending list per channel group of `model`
+    /// ([`Network::l1_channel_keeps`] lists the groups).
+    fn keeps(&self, model: &Network) -> Vec<Vec<usize>>;
+}
+
+/// How a run prunes: masks over the weights, or whole channels removed.
+pub enum PruneScheme {
+    /// Binary masks kept by a [`Pruner`].
+    Masks(Box<dyn Pruner>),
+    /// Channels removed by a [`StructuredPruner`].
+    Channels(Box<dyn StructuredPruner>),
+}
+
+impl std::fmt::Debug for PruneScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PruneScheme::Masks(p) => write!(f, "Masks({})", p.name()),
+            PruneScheme::Channels(p) => write!(f, "Channels({})", p.name()),
+        }
+    }
+}

@@ -6,7 +6,9 @@ use crate::coreset::{Coreset, Selector};
 use crate::model::{ModelConfig, ModelError, Network, SwastModel};
 use crate::optim::{MaskedSgd, SgdSettings};
 use crate::probe::Probe;
-use crate::prune::{MaskSet, PruneInit, Pruner, apply_masks, sparse_forward_flops};
+use crate::prune::{
+    MaskSet, PruneInit, Pruner, StructuredPruner, apply_masks, sparse_forward_flops,
+};
 use crate::schedule::{Clock, Tick};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -339,9 +341,8 @@ pub struct Trainer {
     pruner: Option<Box<dyn Pruner>>,
     /// Masked forward FLOPs of one sample under the current masks.
     sparse_flops: f64,
-    /// Structured pruning: the share of channels removed, the share of the run after which
-    /// it happens, and the clock that share is read on.
-    structured: Option<(f64, f64, Clock)>,
+    /// Structured pruning, until it has happened.
+    structured: Option<Box<dyn StructuredPruner>>,
     /// Epoch progress before and after the step in flight (set by [`Trainer::train_epoch`]).
     epoch_span: Option<(f64, f64)>,
     /// The masks' keep flags after the last change (to count regrown weights).
@@ -507,14 +508,14 @@ impl Trainer {
         self.last_keep = now;
     }
 
-    /// Structured (channel) pruning: remove `share` of every channel group by L1 norm,
-    /// physically, once the run reaches `begin` (a share of the run on `clock`; a point at
-    /// 0 means right now, on the initial weights).
-    pub fn set_structured(&mut self, share: f64, begin: f64, clock: Clock) {
-        self.structured = Some((share, begin, clock));
-        if self.start_tick().span(clock).point(begin) <= 0.0 {
-            self.shrink_now(share);
+    /// Attaches a structured pruner: it removes channels physically when it says so (right
+    /// now, on the initial weights, when [`StructuredPruner::at_start`]). Call before the
+    /// first step.
+    pub fn set_structured(&mut self, pruner: Box<dyn StructuredPruner>) {
+        if pruner.at_start(self.start_tick()) {
+            self.shrink_now(pruner.as_ref());
         }
+        self.structured = Some(pruner);
     }
 
     fn start_tick(&self) -> Tick {
@@ -542,8 +543,8 @@ impl Trainer {
         }
     }
 
-    fn shrink_now(&mut self, share: f64) {
-        let keeps = self.model().l1_channel_keeps(share);
+    fn shrink_now(&mut self, pruner: &dyn StructuredPruner) {
+        let keeps = pruner.keeps(self.model());
         self.apply_keeps(&keeps);
         // the shrunk layers are new parameters: their momentum starts from zero
         self.optim = self.cfg.optimizer();
@@ -795,14 +796,13 @@ impl Trainer {
             self.reapply_masks();
             self.count_mask_change();
         }
-        if let Some((share, begin, clock)) = self.structured
-            && self.state.channel_keeps.is_none()
+        if self.state.channel_keeps.is_none()
+            && let Some(p) = self.structured.take()
         {
-            let span = tick.span(clock);
-            let at = span.point(begin);
-            if at > 0.0 && span.at < at && at <= span.next {
-                self.shrink_now(share);
+            if p.due(tick) {
+                self.shrink_now(p.as_ref());
             }
+            self.structured = Some(p);
         }
     }
 

@@ -6,7 +6,7 @@ use burn::tensor::Device;
 use swast_core::config::Config;
 use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::{Event, VecSink};
-use swast_core::prune::{PruneError, Pruner, Scope};
+use swast_core::prune::{PruneError, PruneScheme, Scope};
 use swast_core::run::{Components, DenseOnly, RoundRecord, RunOptions, files, run};
 
 /// The two tests train concurrently otherwise; bit-exact comparisons are made with the
@@ -15,7 +15,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 struct Parts;
 impl Components for Parts {
-    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<PruneScheme, PruneError> {
         DenseOnly.pruner(cfg, scope)
     }
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {

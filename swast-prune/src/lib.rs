@@ -18,8 +18,9 @@
 //! `prune.interval_epochs`), optimizer steps with `clock = "step"` (ΔT = `prune.interval`).
 //! One module per pruner; [`build`] is the one place where config names meet types.
 //!
-//! Structured channel pruning (`channel-l1`, physical removal) lives in swast-core's model
-//! code ([`swast_core::model::shrink`]) and trainer, since it changes the architecture.
+//! Structured channel pruning (`channel-l1`) is a [`swast_core::prune::StructuredPruner`]:
+//! it chooses the channels; swast-core's model code ([`swast_core::model::shrink`]) removes
+//! them and the trainer restarts the optimizer state of the shrunk layers.
 
 pub mod distribution;
 pub mod mask;
@@ -27,12 +28,14 @@ pub mod probmask;
 pub mod settings;
 
 mod base;
+mod channel;
 mod gmp;
 mod magnitude;
 mod random;
 mod rigl;
 mod snip;
 
+pub use channel::ChannelL1;
 pub use gmp::Gmp;
 pub use magnitude::Magnitude;
 pub use probmask::{ProbMask, ProbMaskSettings};
@@ -42,13 +45,13 @@ pub use settings::{PruneSettings, cubic_progress, rigl_fraction};
 pub use snip::Snip;
 
 use swast_core::config::{PruneConfig, PrunerName};
-use swast_core::prune::{PruneError, Pruner, Scope};
+use swast_core::prune::{PruneError, PruneScheme, Scope};
 
 /// The pruner a `[prune]` config asks for, over `scope`, seeded: the one place where a
 /// pruner's config name meets its type.
-pub fn build(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<Box<dyn Pruner>, PruneError> {
+pub fn build(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<PruneScheme, PruneError> {
     let mask = || PruneSettings::from_config(cfg, scope, seed);
-    Ok(match cfg.method {
+    Ok(PruneScheme::Masks(match cfg.method {
         PrunerName::Rigl => Box::new(Rigl::new(mask()?)),
         PrunerName::Random => Box::new(StaticRandom::new(mask()?)),
         PrunerName::Magnitude => Box::new(Magnitude::new(mask()?)),
@@ -58,10 +61,9 @@ pub fn build(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<Box<dyn Prune
             cfg, scope, seed,
         )?)),
         PrunerName::ChannelL1 => {
-            return Err(PruneError {
-                pruner: "channel-l1",
-                message: "is structured pruning, which the trainer applies itself (Trainer::set_structured), not a mask pruner".into(),
-            });
+            return Ok(PruneScheme::Channels(Box::new(ChannelL1::from_config(
+                cfg, scope,
+            )?)));
         }
-    })
+    }))
 }

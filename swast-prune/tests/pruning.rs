@@ -9,7 +9,7 @@ use swast_core::config::{Config, Distribution, PruneConfig, PrunerName};
 use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::VecSink;
 use swast_core::model::{Arch, ModelConfig, SwastModel};
-use swast_core::prune::{Density, PruneError, Pruner, Scope, weight_values};
+use swast_core::prune::{Density, PruneError, PruneScheme, Scope, weight_values};
 use swast_core::run::{Components, DenseOnly, RunOptions, files, load_run, run};
 use swast_core::train::{TrainConfig, Trainer};
 use swast_data::{Batcher, Dataset, Normalization, Pixels, SeededRng};
@@ -21,7 +21,7 @@ fn dev() -> Device {
 
 struct Parts;
 impl Components for Parts {
-    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<PruneScheme, PruneError> {
         swast_prune::build(&cfg.prune, scope, cfg.seed)
     }
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
@@ -72,8 +72,10 @@ fn trainer(pcfg: &PruneConfig, seed: u64, wd: f64) -> Trainer {
         &dev(),
     )
     .unwrap();
-    t.set_pruner(swast_prune::build(pcfg, Scope::All, seed).unwrap())
-        .unwrap();
+    let PruneScheme::Masks(p) = swast_prune::build(pcfg, Scope::All, seed).unwrap() else {
+        panic!("{:?} is a mask pruner", pcfg.method);
+    };
+    t.set_pruner(p).unwrap();
     t
 }
 

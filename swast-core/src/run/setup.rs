@@ -3,9 +3,9 @@
 use super::error::{RunError, io_err};
 use super::files;
 use super::round::{budget_of, schedule_of, selects};
-use crate::config::{Augment, Config, Method, PrunerName};
+use crate::config::{Augment, Config, Method};
 use crate::coreset::{SelectError, Selector};
-use crate::prune::{PruneError, Pruner, Scope};
+use crate::prune::{PruneError, PruneScheme, Scope};
 use crate::train::Trainer;
 use burn::tensor::Device;
 use std::path::Path;
@@ -15,7 +15,7 @@ use swast_data::{Batcher, DataError, Dataset, apply_label_noise};
 /// from `swast-prune`, selectors from `swast-coreset`). The binary wires the concrete ones.
 pub trait Components {
     /// The pruner `cfg.prune` asks for, masking `scope`.
-    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<Box<dyn Pruner>, PruneError>;
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<PruneScheme, PruneError>;
     /// The selector `cfg.coreset` asks for.
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError>;
 }
@@ -25,7 +25,7 @@ pub trait Components {
 pub struct DenseOnly;
 
 impl Components for DenseOnly {
-    fn pruner(&self, cfg: &Config, _: Scope) -> Result<Box<dyn Pruner>, PruneError> {
+    fn pruner(&self, cfg: &Config, _: Scope) -> Result<PruneScheme, PruneError> {
         Err(PruneError {
             pruner: "none",
             message: format!(
@@ -148,23 +148,15 @@ pub fn build_trainer(
         })
         .sum();
     trainer.set_total_steps(total);
-    let structured = cfg.prune.method == PrunerName::ChannelL1;
-    match cfg.method {
-        Method::Dense | Method::CoresetOnly => {}
-        Method::PruningOnly | Method::SwastCut if structured => {
-            trainer.set_structured(cfg.prune.sparsity, cfg.prune.begin, cfg.prune.clock);
-        }
-        Method::SwastTrim if structured => {
-            return Err(PruneError {
-                pruner: "channel-l1",
-                message: "removes backbone channels, which SWaST-trim leaves dense: use it with pruning-only or swast-cut".into(),
-            }
-            .into());
-        }
-        Method::PruningOnly | Method::SwastCut => {
-            trainer.set_pruner(parts.pruner(cfg, Scope::All)?)?
-        }
-        Method::SwastTrim => trainer.set_pruner(parts.pruner(cfg, Scope::Classifier)?)?,
+    let scope = match cfg.method {
+        Method::Dense | Method::CoresetOnly => None,
+        Method::PruningOnly | Method::SwastCut => Some(Scope::All),
+        Method::SwastTrim => Some(Scope::Classifier),
+    };
+    match scope.map(|s| parts.pruner(cfg, s)).transpose()? {
+        None => {}
+        Some(PruneScheme::Masks(p)) => trainer.set_pruner(p)?,
+        Some(PruneScheme::Channels(p)) => trainer.set_structured(p),
     }
     Ok(trainer)
 }
