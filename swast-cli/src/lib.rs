@@ -22,6 +22,68 @@ impl Components for Parts {
 pub mod report;
 pub mod runge;
 
+/// Maps a device name to a burn device; a backend not compiled in is an error that names the
+/// cargo feature to enable.
+pub fn parse_device(name: &str) -> Result<swast_core::burn::tensor::Device, String> {
+    #[allow(unused_imports)]
+    use swast_core::burn::tensor::Device;
+    let (kind, index) = match name.split_once(':') {
+        Some((k, i)) => (
+            k,
+            i.parse::<usize>()
+                .map_err(|_| format!("device index `{i}` in `{name}` is not a number"))?,
+        ),
+        None => (name, 0),
+    };
+    let _ = index; // only the GPU backends take an index
+    #[allow(unused_variables)]
+    let missing = |feature: &str| {
+        format!(
+            "device `{name}` needs the `{feature}` feature: rebuild with `cargo build --release -p swast-cli --features {feature}`"
+        )
+    };
+    match kind {
+        "flex" => {
+            #[cfg(feature = "flex")]
+            return Ok(Device::flex());
+            #[cfg(not(feature = "flex"))]
+            return Err(missing("flex"));
+        }
+        "tch-cpu" | "tch-cuda" => {
+            #[cfg(feature = "tch")]
+            #[allow(deprecated)]
+            return Ok(if kind == "tch-cpu" {
+                Device::libtorch()
+            } else {
+                Device::libtorch_cuda(index)
+            });
+            #[cfg(not(feature = "tch"))]
+            return Err(missing("tch"));
+        }
+        "wgpu" => {
+            #[cfg(feature = "wgpu")]
+            // `wgpu` alone: the best adapter there is (a software one, lavapipe, included);
+            // `wgpu:N`: the N-th discrete GPU
+            return Ok(Device::wgpu(if name.contains(':') {
+                swast_core::burn::tensor::DeviceKind::DiscreteGpu(index)
+            } else {
+                swast_core::burn::tensor::DeviceKind::DefaultDevice
+            }));
+            #[cfg(not(feature = "wgpu"))]
+            return Err(missing("wgpu"));
+        }
+        "cuda" => {
+            #[cfg(feature = "cuda")]
+            return Ok(Device::cuda(index));
+            #[cfg(not(feature = "cuda"))]
+            return Err(missing("cuda"));
+        }
+        _ => Err(format!(
+            "unknown device `{name}`: expected flex, tch-cpu, tch-cuda[:N], wgpu[:N] or cuda[:N]"
+        )),
+    }
+}
+
 /// Checks that `device` really works before a run starts: a tiny tensor operation under
 /// `catch_unwind`, with the panic message kept out of the terminal. Backends panic when
 /// their hardware or driver is missing (the CUDA loader when `libcuda.so` is absent, wgpu

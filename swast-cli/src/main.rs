@@ -111,63 +111,9 @@ enum DataCommand {
     },
 }
 
-/// Maps a device name to a burn device; a backend not compiled in is an error that names the
-/// cargo feature to enable.
+/// [`swast_cli::parse_device`] with an `anyhow` error.
 fn parse_device(name: &str) -> Result<Device> {
-    let (kind, index) = match name.split_once(':') {
-        Some((k, i)) => (
-            k,
-            i.parse::<usize>()
-                .with_context(|| format!("device index `{i}` in `{name}` is not a number"))?,
-        ),
-        None => (name, 0),
-    };
-    let _ = index; // only the GPU backends take an index
-    let missing = |feature: &str| {
-        anyhow::anyhow!(
-            "device `{name}` needs the `{feature}` feature: rebuild with `cargo build --release -p swast-cli --features {feature}`"
-        )
-    };
-    match kind {
-        "flex" => {
-            #[cfg(feature = "flex")]
-            return Ok(Device::flex());
-            #[cfg(not(feature = "flex"))]
-            return Err(missing("flex"));
-        }
-        "tch-cpu" | "tch-cuda" => {
-            #[cfg(feature = "tch")]
-            #[allow(deprecated)]
-            return Ok(if kind == "tch-cpu" {
-                Device::libtorch()
-            } else {
-                Device::libtorch_cuda(index)
-            });
-            #[cfg(not(feature = "tch"))]
-            return Err(missing("tch"));
-        }
-        "wgpu" => {
-            #[cfg(feature = "wgpu")]
-            // `wgpu` alone: the best adapter there is (a software one, lavapipe, included);
-            // `wgpu:N`: the N-th discrete GPU
-            return Ok(Device::wgpu(if name.contains(':') {
-                swast_core::burn::tensor::DeviceKind::DiscreteGpu(index)
-            } else {
-                swast_core::burn::tensor::DeviceKind::DefaultDevice
-            }));
-            #[cfg(not(feature = "wgpu"))]
-            return Err(missing("wgpu"));
-        }
-        "cuda" => {
-            #[cfg(feature = "cuda")]
-            return Ok(Device::cuda(index));
-            #[cfg(not(feature = "cuda"))]
-            return Err(missing("cuda"));
-        }
-        _ => bail!(
-            "unknown device `{name}`: expected flex, tch-cpu, tch-cuda[:N], wgpu[:N] or cuda[:N]"
-        ),
-    }
+    swast_cli::parse_device(name).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// A flag that the first Ctrl-C sets (the run stops after the current epoch's checkpoint);

@@ -115,7 +115,42 @@ struct Cell {
     std: f64,
 }
 
-/// The finished runs of one grid cell (one per seed), run or read back from `out`.
+/// What `repro` does with a grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Run every cell here (finished folders are read back, partial ones resumed).
+    Run,
+    /// List the grid with its estimated cost.
+    Dry,
+    /// Write one `swast train` command per cell and seed to the plan file.
+    Plan,
+    /// Build the tables from the finished folders only.
+    Collect,
+}
+
+thread_local! {
+    static MODE: std::cell::Cell<Mode> = const { std::cell::Cell::new(Mode::Run) };
+    /// The device runs use (`--device`), by name.
+    static DEVICE: std::cell::RefCell<String> = std::cell::RefCell::new("flex".into());
+    /// The plan's lines (`--plan`).
+    static PLAN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The `swast` command the plan's lines start with (`--swast`).
+    static SWAST: std::cell::RefCell<String> = std::cell::RefCell::new("swast".into());
+}
+
+/// A shell word: single-quoted when it holds anything but plain characters.
+fn shell_word(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_=.,/:+".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The finished runs of one grid cell (one per seed), run or read back from `out` — or,
+/// in plan mode, the cell's command lines; in collect mode, only the finished folders.
 fn runs(
     name: &str,
     sets: &[String],
@@ -123,6 +158,51 @@ fn runs(
     out: &Path,
     dry: bool,
 ) -> Result<Vec<(Summary, PathBuf)>> {
+    let mode = MODE.with(std::cell::Cell::get);
+    let device = DEVICE.with(|d| d.borrow().clone());
+    let mut sets = sets.to_vec();
+    if device != "flex" {
+        sets.push(format!("device={device}"));
+    }
+    let sets = &sets[..];
+    if mode == Mode::Plan {
+        let swast = SWAST.with(|s| s.borrow().clone());
+        for seed in 0..seeds {
+            config_of(sets, seed, name)?; // a bad cell fails here, not on the cluster
+            let dir = out.join(name).join(format!("seed-{seed}"));
+            let mut line = format!("{swast} train --quiet");
+            for s in sets {
+                line.push_str(" --set ");
+                line.push_str(&shell_word(s));
+            }
+            line.push_str(&format!(
+                " --set seed={seed} --set name={name} --out {}",
+                shell_word(&dir.display().to_string())
+            ));
+            PLAN.with(|p| p.borrow_mut().push(line));
+        }
+        return Ok(Vec::new());
+    }
+    if mode == Mode::Collect {
+        let mut v = Vec::new();
+        for seed in 0..seeds {
+            let cfg = config_of(sets, seed, name)?;
+            let dir = out.join(name).join(format!("seed-{seed}"));
+            let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+            let same = read(swast_core::run::files::CONFIG).is_some_and(|t| t == cfg.to_toml());
+            match read(swast_core::run::files::SUMMARY)
+                .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
+            {
+                Some(s) if same => v.push((s, dir)),
+                Some(_) => eprintln!(
+                    "skipped {}: it holds a different config than this grid's cell",
+                    dir.display()
+                ),
+                None => eprintln!("not finished yet: {}", dir.display()),
+            }
+        }
+        return Ok(v);
+    }
     if dry {
         let cfg = config_of(sets, 0, name)?;
         let flops = estimated_flops(&cfg)?;
@@ -138,9 +218,11 @@ fn runs(
     for seed in 0..seeds {
         let cfg = config_of(sets, seed, name)?;
         let dir = out.join(name).join(format!("seed-{seed}"));
+        let dev = swast_cli::parse_device(&device).map_err(|e| anyhow::anyhow!(e))?;
+        swast_cli::check_device(&device, &dev).map_err(|e| anyhow::anyhow!(e))?;
         let sum: Summary = run(
             &cfg,
-            &Device::flex(),
+            &dev,
             &dir,
             &RunOptions::default(),
             &mut NullSink,
@@ -783,7 +865,7 @@ Command: `{cmd}` · built from commit {commit} · machine: {cores} cores{mem}, {
 }
 
 fn write_out(out: &Path, target: &str, md: &str, csv: &str, dry: bool) -> Result<()> {
-    if dry {
+    if dry || MODE.with(std::cell::Cell::get) == Mode::Plan {
         return Ok(());
     }
     let md = format!("{md}{}", provenance());
@@ -797,14 +879,32 @@ fn write_out(out: &Path, target: &str, md: &str, csv: &str, dry: bool) -> Result
     Ok(())
 }
 
-/// Entry point: `repro <target> [--scale S] [--seeds N] [--out DIR] [--dry-run]`.
+/// Entry point: `repro <target> [--scale S] [--seeds N] [--out DIR] [--device D]
+/// [--dry-run | --plan FILE [--swast CMD] | --collect]`.
 pub fn main(args: &[String]) -> Result<()> {
     let mut target = None;
     let (mut scale, mut seeds, mut out, mut dry) =
         (Scale::Tiny, 1u64, PathBuf::from("results"), false);
+    let mut plan: Option<PathBuf> = None;
+    let mut collect = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
+            "--device" => {
+                let d = it.next().context(
+                    "--device needs a name (flex, tch-cpu, tch-cuda[:N], wgpu[:N], cuda[:N])",
+                )?;
+                swast_cli::parse_device(d).map_err(|e| anyhow::anyhow!(e))?;
+                DEVICE.with(|x| *x.borrow_mut() = d.clone());
+            }
+            "--plan" => plan = Some(PathBuf::from(it.next().context("--plan needs a file")?)),
+            "--swast" => {
+                let c = it
+                    .next()
+                    .context("--swast needs the swast command or path")?;
+                SWAST.with(|x| *x.borrow_mut() = c.clone());
+            }
+            "--collect" => collect = true,
             "--scale" => scale = Scale::parse(it.next().context("--scale needs a value")?)?,
             "--seeds" => {
                 seeds = it
@@ -819,8 +919,27 @@ pub fn main(args: &[String]) -> Result<()> {
             o => bail!("unexpected argument `{o}`"),
         }
     }
-    let target = target.context("usage: cargo xtask repro <table1-trim|table1-cut|table-noise|fig6|fig5a|fig9|runge|all> [--scale tiny|cpu|paper] [--seeds N] [--out DIR] [--dry-run]")?;
-    if scale == Scale::Paper && !dry {
+    let target = target.context("usage: cargo xtask repro <table1-trim|table1-cut|table-noise|fig6|fig5a|fig9|runge|all> [--scale tiny|cpu|paper] [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]")?;
+    if [dry, plan.is_some(), collect]
+        .iter()
+        .filter(|x| **x)
+        .count()
+        > 1
+    {
+        bail!("--dry-run, --plan and --collect exclude each other: pick one");
+    }
+    MODE.with(|m| {
+        m.set(if dry {
+            Mode::Dry
+        } else if plan.is_some() {
+            Mode::Plan
+        } else if collect {
+            Mode::Collect
+        } else {
+            Mode::Run
+        })
+    });
+    if scale == Scale::Paper && !dry && plan.is_none() && !collect {
         eprintln!(
             "note: the paper scale trains ResNet-18 for 300 epochs per run; use --dry-run to list the grid"
         );
@@ -872,6 +991,22 @@ pub fn main(args: &[String]) -> Result<()> {
             "estimated total: {flops:.2e} training FLOPs ≈ {:.1} GPU-hours at 1e13 FLOP/s sustained ({:.0} CPU-hours at 5e10 FLOP/s)",
             flops / 1e13 / 3600.0,
             flops / 5e10 / 3600.0
+        );
+    }
+    if let Some(p) = &plan {
+        let lines = PLAN.with(|l| l.borrow().clone());
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(p, text)
+            .with_context(|| format!("cannot write the plan {}", p.display()))?;
+        eprintln!(
+            "wrote {} command lines to {}: run them in any order, from this folder (e.g. `parallel -j 2 < {}` or `bash scripts/slurm-repro.sh {}`), then `cargo xtask repro {target} --scale {} --seeds {seeds} --out {} --collect`",
+            lines.len(),
+            p.display(),
+            p.display(),
+            p.display(),
+            scale_name(scale),
+            out.display()
         );
     }
     for (t, secs) in times {
