@@ -5,8 +5,10 @@
 use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use swast_core::config::Config;
+use swast_core::coreset::{SelectError, Selector};
 use swast_core::model::{Arch, ModelConfig, SwastModel, trainable_params};
-use swast_core::run::{DenseOnly, files};
+use swast_core::prune::{PruneError, PruneScheme, Scope};
+use swast_core::run::{Components, DenseOnly, files};
 
 fn dev() -> Device {
     Device::flex()
@@ -182,6 +184,18 @@ fn cfg(sets: &[&str]) -> Config {
     Config::from_toml_with_overrides("", &sets).unwrap()
 }
 
+/// swast-prune's pruners, no selectors.
+struct Prunes;
+
+impl Components for Prunes {
+    fn pruner(&self, cfg: &Config, scope: Scope) -> Result<PruneScheme, PruneError> {
+        swast_prune::build(&cfg.prune, scope, cfg.seed)
+    }
+    fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
+        DenseOnly.selector(cfg)
+    }
+}
+
 #[test]
 fn channel_l1_runs_end_to_end_and_resumes_exactly() {
     let c = cfg(&[
@@ -194,7 +208,7 @@ fn channel_l1_runs_end_to_end_and_resumes_exactly() {
         "train.batch_size=32",
         "seed=5",
     ]);
-    let r = swast_core::testing::resume_check(&c, &dev(), &DenseOnly, &[2]);
+    let r = swast_core::testing::resume_check(&c, &dev(), &Prunes, &[2]);
     assert!(r.fingerprint.channel_keeps.is_some());
     let s: swast_core::run::Summary =
         serde_json::from_slice(&std::fs::read(r.full.join(files::SUMMARY)).unwrap()).unwrap();
