@@ -10,7 +10,7 @@ use swast_core::burn::tensor::Device;
 use swast_core::config::Config;
 use swast_core::events::{Event, EventSink};
 use swast_core::run::{RunOptions, Summary, default_run_dir, run};
-use swast_data::{DatasetName, NoiseKind, apply_label_noise};
+use swast_data::{DatasetInfo, DatasetName, NoiseKind, apply_label_noise};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -463,7 +463,7 @@ fn data_info(
     let infos = [train.info(), splits.test.info()];
     if json {
         println!("{}", serde_json::to_string_pretty(&infos)?);
-        return Ok(());
+        return split_mismatch(&infos[0], &infos[1]);
     }
     for i in &infos {
         println!(
@@ -488,7 +488,34 @@ fn data_info(
             println!("  {c:>3} {name:<14} {n:>6}");
         }
     }
-    Ok(())
+    split_mismatch(&infos[0], &infos[1])
+}
+
+/// An error when the test split cannot be evaluated by a model of the training split (another
+/// image shape or class count: files of two datasets mixed in one folder).
+fn split_mismatch(train: &DatasetInfo, test: &DatasetInfo) -> Result<()> {
+    let shape = |s: [usize; 3]| format!("{}x{}x{}", s[0], s[1], s[2]);
+    let mut what = Vec::new();
+    if train.shape != test.shape {
+        what.push(format!(
+            "{} images where training has {}",
+            shape(test.shape),
+            shape(train.shape)
+        ));
+    }
+    if train.classes != test.classes {
+        what.push(format!(
+            "{} classes where training has {}",
+            test.classes, train.classes
+        ));
+    }
+    if what.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "the test split does not match the training split: it has {}; put the training and test files from the same dataset in the folder",
+        what.join(" and ")
+    )
 }
 
 fn real_main() -> Result<()> {

@@ -24,11 +24,11 @@ def idx_labels(labels, magic=0x801):
     return struct.pack(">II", magic, len(labels)) + bytes(labels)
 
 
-def mnist_dir(name, train_images=None, train_labels=None, n=10):
+def mnist_dir(name, train_images=None, train_labels=None, n=10, test_images=None):
     labels = [i % 10 for i in range(n)]
     put(f"{name}/train-images-idx3-ubyte", train_images if train_images is not None else idx_images(n))
     put(f"{name}/train-labels-idx1-ubyte", train_labels if train_labels is not None else idx_labels(labels))
-    put(f"{name}/t10k-images-idx3-ubyte", idx_images(n))
+    put(f"{name}/t10k-images-idx3-ubyte", test_images if test_images is not None else idx_images(n))
     put(f"{name}/t10k-labels-idx1-ubyte", idx_labels(labels))
 
 
@@ -38,6 +38,7 @@ mnist_dir("idx-wrong-magic", train_images=idx_images(10, magic=0x80A))
 mnist_dir("idx-count-mismatch", train_labels=idx_labels([i % 10 for i in range(9)]))
 mnist_dir("idx-label-out-of-range", train_labels=idx_labels([i % 10 for i in range(9)] + [12]))
 mnist_dir("idx-empty", train_images=idx_images(0), train_labels=idx_labels([]))
+mnist_dir("idx-test-shape-mismatch", test_images=idx_images(10, rows=20, cols=20))
 
 
 # CIFAR-10 binary layout: one record per file
