@@ -132,14 +132,7 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
             })
             .collect();
         let t2: f64 = t.iter().map(|x| x * x).sum();
-        let block = q.div_ceil(64);
-        let r = omp(rows.len(), q, dot, &c_vec, t2, lambda, block);
-        dots += r.dots;
-        let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
-        let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
-        fill_random(&mut chosen, &mut weights, &rows, q, rng);
-        idx.extend(chosen);
-        w.extend(weights);
+        dots += match_class(&rows, q, dot, (&c_vec, t2), lambda, (&mut idx, &mut w), rng);
     }
     Coreset {
         indices: idx,
@@ -147,6 +140,27 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
         flops: 2.0 * dots as f64 * (f + 1) as f64,
     }
     .sorted()
+}
+
+/// OMP over one class's `rows` for `q` picks against the target (each atom's inner product
+/// with it, and its squared norm), filled up at random when OMP stops early, appended to
+/// `(idx, w)` as dataset rows and weights; returns the inner products it took.
+fn match_class(
+    rows: &[usize],
+    q: usize,
+    dot: impl Fn(usize, usize) -> f64,
+    (c_vec, t2): (&[f64], f64),
+    lambda: f64,
+    (idx, w): (&mut Vec<usize>, &mut Vec<f32>),
+    rng: &mut SeededRng,
+) -> u64 {
+    let r = omp(rows.len(), q, dot, c_vec, t2, lambda, q.div_ceil(64));
+    let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
+    let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
+    fill_random(&mut chosen, &mut weights, rows, q, rng);
+    idx.extend(chosen);
+    w.extend(weights);
+    r.dots
 }
 
 /// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
@@ -196,14 +210,7 @@ fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
             })
             .collect();
         let t2: f64 = t.iter().map(|x| x * x).sum();
-        let block = q.div_ceil(64);
-        let r = omp(rows.len(), q, dot, &c_vec, t2, lambda, block);
-        dots += r.dots;
-        let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
-        let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
-        fill_random(&mut chosen, &mut weights, &rows, q, rng);
-        idx.extend(chosen);
-        w.extend(weights);
+        dots += match_class(&rows, q, dot, (&c_vec, t2), lambda, (&mut idx, &mut w), rng);
     }
     Coreset {
         indices: idx,

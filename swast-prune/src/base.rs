@@ -10,6 +10,29 @@ use swast_core::prune::{Density, MaskSet, PruneError, PruneInit, Sparsity, weigh
 use swast_core::schedule::Tick;
 use swast_data::SeededRng;
 
+/// The [`swast_core::prune::Pruner`] methods every mask pruner delegates to its
+/// [`MaskedLayers`] field `b`: the masks, and their bytes for checkpoints.
+macro_rules! delegate_masks {
+    () => {
+        fn masks(&self) -> Option<&swast_core::prune::MaskSet> {
+            self.b.masks.as_ref()
+        }
+
+        fn state_bytes(&self) -> Vec<u8> {
+            self.b.state_bytes()
+        }
+
+        fn load_state(
+            &mut self,
+            bytes: &[u8],
+            layers: &[swast_core::model::LayerInfo],
+        ) -> Result<(), swast_core::prune::PruneError> {
+            self.b.load_state(self.name(), bytes, layers)
+        }
+    };
+}
+pub(crate) use delegate_masks;
+
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct MaskedLayers {

@@ -1,10 +1,10 @@
 //! Gradual magnitude pruning (Zhu & Gupta, 2017): from `begin` to `end` the sparsity follows
 //! the cubic schedule, the smallest |w| pruned every ΔT.
 
-use crate::base::MaskedLayers;
+use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::{PruneSettings, cubic_progress, gmp_due};
-use swast_core::model::{LayerInfo, Network};
-use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner};
+use swast_core::model::Network;
+use swast_core::prune::{PruneError, PruneInit, Pruner};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -42,15 +42,5 @@ impl Pruner for Gmp {
             .prune_by(&scores, cubic_progress(span.next.min(t2), t1, t2))
     }
 
-    fn masks(&self) -> Option<&MaskSet> {
-        self.b.masks.as_ref()
-    }
-
-    fn state_bytes(&self) -> Vec<u8> {
-        self.b.state_bytes()
-    }
-
-    fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError> {
-        self.b.load_state(self.name(), bytes, layers)
-    }
+    delegate_masks!();
 }

@@ -2,10 +2,10 @@
 //! (or of all layers of a role, with `global`) are pruned to the final density; at
 //! `begin = 0` on the initial weights.
 
-use crate::base::MaskedLayers;
+use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::PruneSettings;
-use swast_core::model::{LayerInfo, Network};
-use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner};
+use swast_core::model::Network;
+use swast_core::prune::{PruneError, PruneInit, Pruner};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -47,15 +47,5 @@ impl Pruner for Magnitude {
         false
     }
 
-    fn masks(&self) -> Option<&MaskSet> {
-        self.b.masks.as_ref()
-    }
-
-    fn state_bytes(&self) -> Vec<u8> {
-        self.b.state_bytes()
-    }
-
-    fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError> {
-        self.b.load_state(self.name(), bytes, layers)
-    }
+    delegate_masks!();
 }

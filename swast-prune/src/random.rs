@@ -1,10 +1,10 @@
 //! Static sparse training: a random mask at step 0 (at each layer's final density), never
 //! changed.
 
-use crate::base::MaskedLayers;
+use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::PruneSettings;
-use swast_core::model::{LayerInfo, Network};
-use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner};
+use swast_core::model::Network;
+use swast_core::prune::{PruneError, PruneInit, Pruner};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -36,15 +36,5 @@ impl Pruner for StaticRandom {
         self.b.scale_factors()
     }
 
-    fn masks(&self) -> Option<&MaskSet> {
-        self.b.masks.as_ref()
-    }
-
-    fn state_bytes(&self) -> Vec<u8> {
-        self.b.state_bytes()
-    }
-
-    fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError> {
-        self.b.load_state(self.name(), bytes, layers)
-    }
+    delegate_masks!();
 }

@@ -3,12 +3,12 @@
 //! weights with the largest dense |∇| grown, a cosine-decayed fraction α of each layer's
 //! active weights; grown weights start at zero with zero momentum.
 
-use crate::base::MaskedLayers;
+use crate::base::{MaskedLayers, delegate_masks};
 use crate::mask::drop_and_grow;
 use crate::settings::{PruneSettings, rigl_fraction};
 use burn::optim::GradientsParams;
-use swast_core::model::{LayerInfo, Network};
-use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner, grad_values, weight_values};
+use swast_core::model::Network;
+use swast_core::prune::{PruneError, PruneInit, Pruner, grad_values, weight_values};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -87,15 +87,5 @@ impl Pruner for Rigl {
         changed
     }
 
-    fn masks(&self) -> Option<&MaskSet> {
-        self.b.masks.as_ref()
-    }
-
-    fn state_bytes(&self) -> Vec<u8> {
-        self.b.state_bytes()
-    }
-
-    fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError> {
-        self.b.load_state(self.name(), bytes, layers)
-    }
+    delegate_masks!();
 }

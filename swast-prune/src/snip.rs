@@ -1,11 +1,11 @@
 //! SNIP (Lee et al., ICLR 2019): connection saliency |w ⊙ ∇| on the first batch, pruned to
 //! the final density at once, then fixed.
 
-use crate::base::MaskedLayers;
+use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::PruneSettings;
 use burn::optim::GradientsParams;
-use swast_core::model::{LayerInfo, Network};
-use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner, grad_values, weight_values};
+use swast_core::model::Network;
+use swast_core::prune::{PruneError, PruneInit, Pruner, grad_values, weight_values};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -59,15 +59,5 @@ impl Pruner for Snip {
         std::mem::take(&mut self.changed)
     }
 
-    fn masks(&self) -> Option<&MaskSet> {
-        self.b.masks.as_ref()
-    }
-
-    fn state_bytes(&self) -> Vec<u8> {
-        self.b.state_bytes()
-    }
-
-    fn load_state(&mut self, bytes: &[u8], layers: &[LayerInfo]) -> Result<(), PruneError> {
-        self.b.load_state(self.name(), bytes, layers)
-    }
+    delegate_masks!();
 }
