@@ -45,8 +45,10 @@ PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld
 pgrep -x slurmd >/dev/null || /usr/sbin/slurmd
+up=""
 for _ in $(seq 60); do
-  sinfo -h -o %t 2>/dev/null | grep -qE 'idle|mix|alloc' && break
+  if sinfo -h -o %t 2>/dev/null | grep -qE 'idle|mix|alloc'; then up=1; break; fi
   sleep 1
 done
 sinfo
+[ -n "$up" ] || { echo "slurm-local.sh: the node did not come up within 60 s (see /var/log/slurm/)" >&2; exit 1; }
