@@ -158,6 +158,11 @@ impl MaskSet {
         &self.layers
     }
 
+    /// Every masked layer's keep flags, in mask order.
+    pub fn keep_flags(&self) -> Vec<Vec<bool>> {
+        self.layers.iter().map(|l| l.keep().to_vec()).collect()
+    }
+
     /// Replaces layer `i`'s mask.
     ///
     /// # Panics

@@ -40,16 +40,6 @@ pub enum Clock {
     Step,
 }
 
-impl Clock {
-    /// Config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Clock::Epoch => "epoch",
-            Clock::Step => "step",
-        }
-    }
-}
-
 /// Where one optimizer step lies in the run, on both clocks: the pruners and the learning
 /// rate pick the clock they were configured with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,14 +117,6 @@ impl Span {
     pub fn point(&self, share: f64) -> f64 {
         let x = share * self.total;
         if self.steps { x.round() } else { x }
-    }
-
-    /// The share of the run done when the step starts, in `[0, 1]`.
-    pub fn progress(&self) -> f64 {
-        if self.total <= 0.0 {
-            return 0.0;
-        }
-        (self.at / self.total).clamp(0.0, 1.0)
     }
 
     /// Whether the step reaches a multiple of `every` counted from `origin`: on the step

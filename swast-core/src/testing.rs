@@ -135,9 +135,7 @@ impl RunFingerprint {
             weights: crate::model::param_values(trainer.model()),
             coreset: trainer.state().coreset.clone(),
             preserved: trainer.state().preserved.clone(),
-            masks: trainer
-                .masks()
-                .map(|m| m.layers().iter().map(|l| l.keep().to_vec()).collect()),
+            masks: trainer.masks().map(crate::prune::MaskSet::keep_flags),
             channel_keeps: trainer.state().channel_keeps.clone(),
             epochs,
         }

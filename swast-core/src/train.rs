@@ -102,8 +102,7 @@ pub fn cosine_lr(base: f64, step: u64, total: u64) -> f64 {
     if total == 0 {
         return base;
     }
-    let t = (step.min(total)) as f64 / total as f64;
-    0.5 * base * (1.0 + (std::f64::consts::PI * t).cos())
+    cosine_lr_at(base, step.min(total) as f64 / total as f64)
 }
 
 /// Cosine annealing from `base` at progress 0 to 0 at progress 1 (clamped to `[0, 1]`).
@@ -347,8 +346,6 @@ pub struct Trainer {
     epoch_span: Option<(f64, f64)>,
     /// The masks' keep flags after the last change (to count regrown weights).
     last_keep: Option<Vec<Vec<bool>>>,
-    /// The learning rate of the last step taken.
-    last_lr: f64,
     /// Prunable weights of the model as built (before any structural change).
     dense_prunable: usize,
     cfg: TrainConfig,
@@ -423,7 +420,6 @@ impl Trainer {
             structured: None,
             epoch_span: None,
             last_keep: None,
-            last_lr: 0.0,
             dense_prunable: dense_prunable_count,
             model: Some(model),
             state: TrainState {
@@ -489,8 +485,7 @@ impl Trainer {
     }
 
     fn keep_flags(&self) -> Option<Vec<Vec<bool>>> {
-        self.masks()
-            .map(|m| m.layers().iter().map(|l| l.keep().to_vec()).collect())
+        self.masks().map(MaskSet::keep_flags)
     }
 
     /// Counts a mask change: one update, and the weights it regrew.
@@ -760,7 +755,6 @@ impl Trainer {
             p.after_backward(tick, self.model.as_ref().expect("model"), &grads);
         }
         let lr = self.lr_at(tick);
-        self.last_lr = lr;
         let model = self.model.take().expect("trainer holds a model");
         let masks = self
             .pruner
@@ -894,11 +888,6 @@ impl Trainer {
         self.restore_sections(path, sections)
     }
 
-    /// The learning rate the last step used (0 before the first step).
-    pub fn last_lr(&self) -> f64 {
-        self.last_lr
-    }
-
     /// The learning rate the next step will use.
     pub fn current_lr(&self) -> f64 {
         self.lr_at(self.tick())
@@ -967,7 +956,9 @@ impl Trainer {
         self.restore_sections(path, sections)
     }
 
-    fn restore_sections(
+    /// Restores the sections of the checkpoint at `path` that [`checkpoint::read`] already
+    /// read and verified (`path` names it in errors).
+    pub fn restore_sections(
         &mut self,
         path: &Path,
         sections: Vec<Vec<u8>>,

@@ -134,7 +134,7 @@ impl MaskedLayers {
             let s = target.sparsity().get() * share;
             kept_count(n, Sparsity::new(s).expect("in range").density())
         };
-        let mut new: Vec<Vec<bool>> = masks.layers().iter().map(|l| l.keep().to_vec()).collect();
+        let mut new: Vec<Vec<bool>> = masks.keep_flags();
         if self.s.global {
             for role in [Role::Backbone, Role::Classifier] {
                 let members: Vec<usize> = (0..new.len())

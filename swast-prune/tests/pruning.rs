@@ -115,7 +115,7 @@ proptest! {
         let cfg = PruneConfig { method: PrunerName::Rigl, sparsity, classifier_sparsity: 0.5, clock: swast_core::schedule::Clock::Step, interval: 2, end: 1.0, ..PruneConfig::default() };
         let mut t = trainer(&cfg, seed, 5e-4);
         let kept0: Vec<usize> = t.masks().unwrap().layers().iter().map(|l| l.kept()).collect();
-        let first: Vec<Vec<bool>> = t.masks().unwrap().layers().iter().map(|l| l.keep().to_vec()).collect();
+        let first: Vec<Vec<bool>> = t.masks().unwrap().keep_flags();
         let data = toy_data(seed);
         let view: Vec<usize> = (0..data.len()).collect();
         for _ in 0..6 {
@@ -124,7 +124,7 @@ proptest! {
             prop_assert_eq!(&kept, &kept0);
             zeros_match_masks(&t)?;
         }
-        let last: Vec<Vec<bool>> = t.masks().unwrap().layers().iter().map(|l| l.keep().to_vec()).collect();
+        let last: Vec<Vec<bool>> = t.masks().unwrap().keep_flags();
         prop_assert_ne!(first, last, "RigL never changed a mask");
     }
 
@@ -164,28 +164,10 @@ fn pruner_state_round_trips_masks_bit_exactly() {
     let tmp = tmp_dir.path().join("checkpoint.bin");
     t.save_checkpoint(&tmp, &[]).unwrap();
     let mut fresh = trainer(&cfg, 9, 5e-4);
-    let before: Vec<Vec<bool>> = fresh
-        .masks()
-        .unwrap()
-        .layers()
-        .iter()
-        .map(|l| l.keep().to_vec())
-        .collect();
+    let before: Vec<Vec<bool>> = fresh.masks().unwrap().keep_flags();
     fresh.load_checkpoint(&tmp).unwrap();
-    let a: Vec<Vec<bool>> = t
-        .masks()
-        .unwrap()
-        .layers()
-        .iter()
-        .map(|l| l.keep().to_vec())
-        .collect();
-    let b: Vec<Vec<bool>> = fresh
-        .masks()
-        .unwrap()
-        .layers()
-        .iter()
-        .map(|l| l.keep().to_vec())
-        .collect();
+    let a: Vec<Vec<bool>> = t.masks().unwrap().keep_flags();
+    let b: Vec<Vec<bool>> = fresh.masks().unwrap().keep_flags();
     assert_eq!(a, b);
     assert_ne!(before, b, "the rewired masks differ from the initial ones");
 }

@@ -1,7 +1,7 @@
 //! One training epoch of the loop, and its evaluation and log line.
 
 use super::error::RunError;
-use super::folder::{Outputs, eval_batch};
+use super::folder::Outputs;
 use super::setup::{PreparedData, RunOptions};
 use super::state::RunState;
 use crate::config::{Config, Method, PreserveMode};
@@ -9,6 +9,11 @@ use crate::coreset::Selector;
 use crate::events::{EpochPhase, Event};
 use crate::train::{EpochOptions, PassStats, TrainError, Trainer};
 use std::time::Instant;
+
+/// The batch size of evaluation and probe passes.
+pub(super) fn eval_batch(cfg: &Config) -> usize {
+    cfg.train.batch_size.max(256)
+}
 
 /// What an epoch of training did.
 #[derive(Debug)]

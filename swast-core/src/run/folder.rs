@@ -1,15 +1,16 @@
 //! The run folder: its files, resuming, checkpoints, the summary, where events go.
 
+use super::epoch::eval_batch;
 use super::error::{RunError, io_err};
 use super::lock::RunLock;
 use super::setup::PreparedData;
-use crate::checkpoint;
+use crate::checkpoint::{self, CheckpointError};
 use crate::config::Config;
 use crate::coreset::Selector;
 use crate::events::{Event, EventSink, JsonlSink};
 use crate::model::{SwastModel, trainable_params};
 use crate::prune::LayerSummary;
-use crate::train::{PassStats, Trainer, train_flops_per_sample};
+use crate::train::{PassStats, TrainError, Trainer, train_flops_per_sample};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -191,8 +192,8 @@ impl RunFolder {
         trainer: &mut Trainer,
         selector: Option<&mut (dyn Selector + 'static)>,
     ) -> Result<JsonlSink, RunError> {
-        if let Some(from) = self.config.exists().then(|| self.resume_from()).flatten() {
-            let extra = trainer.load_checkpoint(&from)?;
+        if let Some((from, sections)) = self.config.exists().then(|| self.resume_from()).flatten() {
+            let extra = trainer.restore_sections(&from, sections.map_err(TrainError::from)?)?;
             if let Some(s) = selector {
                 s.load_state(&extra)?;
             }
@@ -210,22 +211,29 @@ impl RunFolder {
         JsonlSink::append(&self.metrics).map_err(io_err(&self.metrics))
     }
 
-    /// The checkpoint to resume from: the newest when it reads back whole, else the previous
-    /// one (with a warning) when that does; the newest (to report its error) otherwise.
-    fn resume_from(&self) -> Option<PathBuf> {
-        let readable = |p: &Path| p.exists() && checkpoint::read(p).is_ok();
-        if readable(&self.checkpoint) {
-            return Some(self.checkpoint.clone());
+    /// The checkpoint to resume from, read and verified once: the newest when it reads back
+    /// whole, else the previous one (with a warning) when that does, else the newest with its
+    /// error; `None` when there is none.
+    #[allow(clippy::type_complexity)]
+    fn resume_from(&self) -> Option<(PathBuf, Result<Vec<Vec<u8>>, CheckpointError>)> {
+        let newest = self
+            .checkpoint
+            .exists()
+            .then(|| checkpoint::read(&self.checkpoint));
+        if let Some(Ok(sections)) = newest {
+            return Some((self.checkpoint.clone(), Ok(sections)));
         }
-        if readable(&self.previous) {
+        if self.previous.exists()
+            && let Ok(sections) = checkpoint::read(&self.previous)
+        {
             tracing::warn!(
                 "{}: the newest checkpoint is missing or corrupted; resuming from the previous one ({})",
                 self.dir.display(),
                 files::PREVIOUS
             );
-            return Some(self.previous.clone());
+            return Some((self.previous.clone(), Ok(sections)));
         }
-        self.checkpoint.exists().then(|| self.checkpoint.clone())
+        newest.map(|r| (self.checkpoint.clone(), r))
     }
 
     /// Keeps the current checkpoint as the previous one (a hard link, or a copy, renamed into
@@ -308,11 +316,6 @@ impl RunFolder {
         )?;
         Ok(summary)
     }
-}
-
-/// The batch size of evaluation and probe passes.
-pub(super) fn eval_batch(cfg: &Config) -> usize {
-    cfg.train.batch_size.max(256)
 }
 
 /// The summary of a finished run.

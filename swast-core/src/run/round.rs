@@ -62,7 +62,7 @@ pub(super) fn select(
         sel,
         data,
         budget,
-        super::folder::eval_batch(cfg),
+        super::epoch::eval_batch(cfg),
         dir,
     )
 }

@@ -5,8 +5,9 @@
 //! accounting) lives in the trainer's checkpointed [`crate::train::TrainState`]; this is
 //! what a session rebuilds from it.
 
+use super::epoch::eval_batch;
 use super::error::RunError;
-use super::folder::{Outputs, eval_batch};
+use super::folder::Outputs;
 use super::guard::{Guard, Snapshot, guard_check, roll_back};
 use super::setup::{PreparedData, RunOptions};
 use crate::config::Config;
