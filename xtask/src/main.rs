@@ -5,9 +5,12 @@
 //! - `ci`: run `.ci/run` (formatting, clippy, the test suite).
 //! - `setup-tch`: PyTorch 2.9.0 in a venv and `target-tch.env` for `--features tch`.
 //! - `test-wgpu`: the device tests on wgpu over lavapipe (installs the driver if missing).
+//! - `test-slurm`: the tiny `table1-cut` grid as a Slurm job array on a one-node cluster
+//!   started here (root), checked against the in-process table.
 //! - `bench`: throughput per compiled backend, PyTorch beside it when importable.
-//! - `repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]`: the
-//!   paper's tables through the swast library, beside the paper's numbers.
+//! - `repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D]
+//!   [--dry-run | --plan FILE [--swast CMD] | --collect]`: the paper's tables through the
+//!   swast library, beside the paper's numbers; or the grid as a plan for any job runner.
 
 mod bench;
 mod repro;
@@ -102,16 +105,19 @@ fn main() -> Result<()> {
             .arg(root.join("scripts/setup-tch.sh"))
             .current_dir(&root)),
         Some("test-wgpu") => test_wgpu(&root),
+        Some("test-slurm") => run(Command::new("bash")
+            .arg(root.join("scripts/test-slurm.sh"))
+            .current_dir(&root)),
         Some("repro") => repro::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
         Some(other) => {
             bail!(
-                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, setup-tch, test-wgpu"
+                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, setup-tch, test-wgpu, test-slurm"
             )
         }
         None => {
             println!(
-                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--dry-run]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  setup-tch                    PyTorch 2.9.0 venv + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)"
+                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  setup-tch                    PyTorch 2.9.0 venv + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)"
             );
             Ok(())
         }
