@@ -119,6 +119,8 @@ impl RunFingerprint {
     ) -> Self {
         let (_, trainer, _) = crate::run::load_run(dir, device, parts)
             .unwrap_or_else(|e| panic!("load {}: {e}", dir.display()));
+        let record = crate::run::RunRecord::of_run(dir)
+            .unwrap_or_else(|e| panic!("the run record of {}: {e}", dir.display()));
         let text = std::fs::read_to_string(dir.join(crate::run::files::METRICS))
             .unwrap_or_else(|e| panic!("read the metrics of {}: {e}", dir.display()));
         let epochs = text
@@ -133,8 +135,8 @@ impl RunFingerprint {
         Self {
             step: trainer.state().step,
             weights: crate::model::param_values(trainer.model()),
-            coreset: trainer.state().coreset.clone(),
-            preserved: trainer.state().preserved.clone(),
+            coreset: record.coreset,
+            preserved: record.preserved,
             masks: trainer.masks().map(crate::prune::MaskSet::keep_flags),
             channel_keeps: trainer.state().channel_keeps.clone(),
             epochs,

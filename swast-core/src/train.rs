@@ -2,7 +2,7 @@
 //! rate, cross-entropy, evaluation, and checkpoints that resume bit-exactly.
 
 use crate::checkpoint::{self, CheckpointError};
-use crate::coreset::{Coreset, Selector};
+use crate::coreset::Selector;
 use crate::model::{ModelConfig, ModelError, Network, SwastModel};
 use crate::optim::{MaskedSgd, SgdSettings};
 use crate::probe::Probe;
@@ -111,7 +111,9 @@ pub fn cosine_lr_at(base: f64, progress: f64) -> f64 {
     0.5 * base * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
-/// Everything besides model and optimizer that a resumed run needs to continue bit-exactly.
+/// The trainer's own state besides model and optimizer: where it is in the schedule, its
+/// random streams and the per-step accounting (the run's state, coreset included, is
+/// [`crate::run::RunRecord`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainState {
     /// Epochs completed.
@@ -128,31 +130,6 @@ pub struct TrainState {
     pub samples_seen: u64,
     /// Training FLOPs so far (forward + backward, 3× the masked forward FLOPs per sample).
     pub train_flops: f64,
-    /// Wall seconds spent in earlier sessions of this run.
-    pub wall_seconds: f64,
-    /// Length of `metrics.jsonl` when this state was saved; a resume truncates the file to it.
-    pub metrics_len: u64,
-    /// The coreset trained on since the last selection (`None` = the full training set).
-    #[serde(default)]
-    pub coreset: Option<Coreset>,
-    /// Selection rounds so far.
-    #[serde(default)]
-    pub rounds: usize,
-    /// FLOPs of probe passes and selections (also included in `train_flops`).
-    #[serde(default)]
-    pub selection_flops: f64,
-    /// The outputs stored at the last selection (SWaST-cut's state preservation).
-    #[serde(default)]
-    pub preserved: Option<Preserved>,
-    /// Guard rollbacks so far.
-    #[serde(default)]
-    pub rollbacks: usize,
-    /// Wall seconds spent training (optimizer steps), evaluating, and selecting.
-    #[serde(default)]
-    pub phase_seconds: PhaseSeconds,
-    /// Multiplier of the coreset fraction (raised by the guard's retries).
-    #[serde(default = "one")]
-    pub budget_scale: f64,
     /// Channels kept by structured pruning, once it happened (one list per channel group).
     #[serde(default)]
     pub channel_keeps: Option<Vec<Vec<usize>>>,
@@ -162,37 +139,6 @@ pub struct TrainState {
     /// Weights regrown (masked before an update, kept after it) so far, over all updates.
     #[serde(default)]
     pub regrown: u64,
-    /// Best test accuracy of any epoch so far.
-    #[serde(default)]
-    pub best_test_accuracy: f64,
-    /// Training accuracy of the last epoch (on the labels trained on, noisy ones included).
-    #[serde(default)]
-    pub last_train_accuracy: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
-impl TrainState {
-    /// Charges a probe pass or selection to the run: its FLOPs count in `train_flops` and
-    /// `selection_flops`, its wall time in `phase_seconds.selection`.
-    pub fn charge_selection(&mut self, flops: f64, seconds: f64) {
-        self.selection_flops += flops;
-        self.train_flops += flops;
-        self.phase_seconds.selection += seconds;
-    }
-}
-
-/// Wall time per phase.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-pub struct PhaseSeconds {
-    /// Training epochs.
-    pub train: f64,
-    /// Test / validation evaluation.
-    pub eval: f64,
-    /// Probe passes and selections.
-    pub selection: f64,
 }
 
 /// Stored outputs of the model at the last selection, for SWaST-cut's state preservation.
@@ -430,20 +376,9 @@ impl Trainer {
                 augment_rng: SeededRng::stream(seed, "augment"),
                 samples_seen: 0,
                 train_flops: 0.0,
-                wall_seconds: 0.0,
-                metrics_len: 0,
-                coreset: None,
-                rounds: 0,
-                selection_flops: 0.0,
-                preserved: None,
-                rollbacks: 0,
-                phase_seconds: PhaseSeconds::default(),
-                budget_scale: 1.0,
                 channel_keeps: None,
                 mask_updates: 0,
                 regrown: 0,
-                best_test_accuracy: 0.0,
-                last_train_accuracy: 0.0,
             },
             cfg,
             device,
@@ -612,9 +547,13 @@ impl Trainer {
     pub fn state(&self) -> &TrainState {
         &self.state
     }
-    /// Mutable training state (wall time, metrics length bookkeeping).
-    pub fn state_mut(&mut self) -> &mut TrainState {
-        &mut self.state
+    /// Adds the FLOPs of a probe pass or selection to the run's training FLOPs.
+    pub fn charge_flops(&mut self, flops: f64) {
+        self.state.train_flops += flops;
+    }
+    /// Sets the training FLOPs spent so far (a rollback keeps what the failed round cost).
+    pub fn set_train_flops(&mut self, flops: f64) {
+        self.state.train_flops = flops;
     }
     /// The config.
     pub fn config(&self) -> &TrainConfig {

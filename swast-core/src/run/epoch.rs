@@ -3,7 +3,7 @@
 use super::error::RunError;
 use super::folder::Outputs;
 use super::setup::{PreparedData, RunOptions};
-use super::state::RunState;
+use super::state::{RunRecord, RunState};
 use crate::config::{Config, Method, PreserveMode};
 use crate::coreset::Selector;
 use crate::events::{EpochPhase, Event};
@@ -42,8 +42,8 @@ pub(super) fn train(
 ) -> Result<Trained, TrainError> {
     let all: Vec<usize> = (0..data.train.len()).collect();
     let lr = trainer.current_lr();
-    let coreset = trainer.state().coreset.clone();
-    let preserved = trainer.state().preserved.clone();
+    let coreset = st.rec.coreset.clone();
+    let preserved = st.rec.preserved.clone();
     let (view, weights) = match &coreset {
         Some(c) => (
             c.indices.as_slice(),
@@ -102,7 +102,7 @@ pub(super) fn evaluate(
     cfg: &Config,
     trainer: &mut Trainer,
     data: &PreparedData,
-    out: &mut Outputs<'_>,
+    (out, rec): (&mut Outputs<'_>, &mut RunRecord),
     (t, t0): (usize, Instant),
     tr: Trained,
 ) -> Result<(PassStats, Option<f64>), RunError> {
@@ -114,7 +114,7 @@ pub(super) fn evaluate(
         .as_ref()
         .map(|v| trainer.evaluate(v, eval_batch).accuracy);
     let seconds = t0.elapsed().as_secs_f64();
-    let st = trainer.state_mut();
+    let st = rec;
     st.best_test_accuracy = st.best_test_accuracy.max(te.accuracy);
     st.last_train_accuracy = tr.stats.accuracy;
     st.wall_seconds += seconds;

@@ -4,6 +4,7 @@ use super::epoch::eval_batch;
 use super::error::{RunError, io_err};
 use super::lock::RunLock;
 use super::setup::PreparedData;
+use super::state::RunRecord;
 use crate::checkpoint::{self, CheckpointError};
 use crate::config::Config;
 use crate::coreset::Selector;
@@ -84,7 +85,7 @@ pub struct Summary {
     /// Guard rollbacks.
     pub rollbacks: usize,
     /// Wall seconds per phase (training, evaluation, selection).
-    pub phase_seconds: crate::train::PhaseSeconds,
+    pub phase_seconds: super::PhaseSeconds,
     /// Prunable weights kept at the end.
     pub params_kept: usize,
     /// Training samples.
@@ -186,29 +187,35 @@ impl RunFolder {
 
     /// Resumes from the folder's checkpoint (trainer and selector; the metrics log cut back
     /// to what that checkpoint saw), or starts afresh (config written, old log removed).
-    /// Returns the metrics log, open for appending.
+    /// Returns the metrics log, open for appending, and the run's record.
     pub(super) fn resume(
         &self,
         trainer: &mut Trainer,
         selector: Option<&mut (dyn Selector + 'static)>,
-    ) -> Result<JsonlSink, RunError> {
+    ) -> Result<(JsonlSink, RunRecord), RunError> {
+        let mut rec = RunRecord::default();
         if let Some((from, sections)) = self.config.exists().then(|| self.resume_from()).flatten() {
-            let extra = trainer.restore_sections(&from, sections.map_err(TrainError::from)?)?;
+            let sections = sections.map_err(TrainError::from)?;
+            let state = sections.first().cloned().unwrap_or_default();
+            let last = trainer.restore_sections(&from, sections)?;
+            let (record, selector_state) = RunRecord::from_sections(&from, &state, last)?;
             if let Some(s) = selector {
-                s.load_state(&extra)?;
+                s.load_state(&selector_state)?;
             }
             // drop whatever the interrupted session logged after its last checkpoint
-            let keep = trainer.state().metrics_len;
             if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&self.metrics) {
-                f.set_len(keep).map_err(io_err(&self.metrics))?;
+                f.set_len(record.metrics_len)
+                    .map_err(io_err(&self.metrics))?;
             }
+            rec = record;
         } else {
             checkpoint::write_atomic(&self.config, self.resolved.as_bytes())?;
             if self.metrics.exists() {
                 std::fs::remove_file(&self.metrics).map_err(io_err(&self.metrics))?;
             }
         }
-        JsonlSink::append(&self.metrics).map_err(io_err(&self.metrics))
+        let metrics = JsonlSink::append(&self.metrics).map_err(io_err(&self.metrics))?;
+        Ok((metrics, rec))
     }
 
     /// The checkpoint to resume from, read and verified once: the newest when it reads back
@@ -252,19 +259,20 @@ impl RunFolder {
         std::fs::rename(&tmp, &self.previous).map_err(io_err(&self.previous))
     }
 
-    /// Writes the checkpoint of (1-based) epoch `t`, with the selector's state and the
-    /// length of the metrics log it has seen; the one it replaces becomes the previous one.
+    /// Writes the checkpoint of (1-based) epoch `t`: the trainer, and the run's record (with
+    /// the length of the metrics log it has seen) and the selector's state in its last
+    /// section; the one it replaces becomes the previous one.
     pub(super) fn checkpoint(
         &self,
-        trainer: &mut Trainer,
+        (trainer, rec): (&Trainer, &mut RunRecord),
         selector: Option<&dyn Selector>,
         out: &mut Outputs<'_>,
         t: usize,
     ) -> Result<(), RunError> {
-        trainer.state_mut().metrics_len = out.metrics.len().map_err(io_err(&self.metrics))?;
-        let extra = selector.map(|s| s.state_bytes()).unwrap_or_default();
+        rec.metrics_len = out.metrics.len().map_err(io_err(&self.metrics))?;
+        let selector_state = selector.map(|s| s.state_bytes()).unwrap_or_default();
         self.keep_previous()?;
-        trainer.save_checkpoint(&self.checkpoint, &extra)?;
+        trainer.save_checkpoint(&self.checkpoint, &rec.to_section(&selector_state))?;
         out.emit(
             &Event::Checkpoint {
                 epoch: t,
@@ -279,7 +287,7 @@ impl RunFolder {
     /// epoch in this session).
     pub(super) fn finish(
         &self,
-        cfg: &Config,
+        (cfg, rec): (&Config, &RunRecord),
         trainer: &Trainer,
         data: &PreparedData,
         last: Option<(PassStats, Option<f64>)>,
@@ -304,7 +312,7 @@ impl RunFolder {
             let json = serde_json::to_vec_pretty(&mask_summary).expect("summary serializes");
             checkpoint::write_atomic(&self.dir.join(files::MASKS), &json)?;
         }
-        let summary = summarize(cfg, trainer, data, &te, va);
+        let summary = summarize((cfg, rec), trainer, data, &te, va);
         let json = serde_json::to_vec_pretty(&summary).expect("summary serializes");
         checkpoint::write_atomic(&self.summary, &json)?;
         out.emit(
@@ -320,7 +328,7 @@ impl RunFolder {
 
 /// The summary of a finished run.
 fn summarize(
-    cfg: &Config,
+    (cfg, st): (&Config, &RunRecord),
     trainer: &Trainer,
     data: &PreparedData,
     te: &PassStats,
@@ -332,7 +340,7 @@ fn summarize(
         .map_or(0, |m| m.layers().iter().map(|l| l.kept()).sum());
     // against the model as built, so that removed channels count as pruned weights
     let final_sparsity = trainer.overall_sparsity();
-    let st = trainer.state();
+    let ts = trainer.state();
     let dense = train_flops_per_sample(trainer.forward_flops())
         * (data.train.len() * cfg.train.epochs) as f64;
     Summary {
@@ -345,10 +353,10 @@ fn summarize(
         test_loss: te.loss,
         val_accuracy: va,
         wall_seconds: st.wall_seconds,
-        samples_seen: st.samples_seen,
-        train_flops: st.train_flops,
+        samples_seen: ts.samples_seen,
+        train_flops: ts.train_flops,
         dense_train_flops: dense,
-        relative_flops: st.train_flops / dense,
+        relative_flops: ts.train_flops / dense,
         forward_flops: trainer.forward_flops(),
         params: trainable_params(trainer.model()),
         final_sparsity,
@@ -369,7 +377,7 @@ fn summarize(
         swast_version: env!("CARGO_PKG_VERSION").into(),
         best_test_accuracy: st.best_test_accuracy.max(te.accuracy),
         final_train_accuracy: st.last_train_accuracy,
-        mask_updates: st.mask_updates,
-        regrown_share: st.regrown as f64 / masked_kept.max(1) as f64,
+        mask_updates: ts.mask_updates,
+        regrown_share: ts.regrown as f64 / masked_kept.max(1) as f64,
     }
 }

@@ -4,15 +4,22 @@
 use super::error::RunError;
 use super::folder::Outputs;
 use super::setup::PreparedData;
+use super::state::RunRecord;
 use crate::config::Config;
 use crate::coreset::Selector;
 use crate::events::{Event, RollbackReason};
 use crate::train::Trainer;
 use std::time::Instant;
 
-/// A snapshot for the guard: the epoch it was taken at, the trainer's checkpoint bytes and
-/// the selector's state.
-pub(super) type Snapshot = (usize, (Vec<u8>, Vec<u8>));
+/// A snapshot for the guard: the epoch it was taken at, the trainer's checkpoint bytes, the
+/// selector's state and the run's record.
+#[derive(Debug)]
+pub(super) struct Snapshot {
+    pub(super) epoch: usize,
+    pub(super) trainer: Vec<u8>,
+    pub(super) selector: Vec<u8>,
+    pub(super) record: RunRecord,
+}
 
 /// The critical double-loss guard, run before a new selection (and after the last epoch):
 /// the accuracy on the coreset stored at the last selection must not have dropped by more
@@ -25,6 +32,7 @@ pub(super) struct Guard<'a> {
     snapshot: &'a Option<Snapshot>,
     retries: &'a mut usize,
     selector: Option<&'a mut (dyn Selector + 'static)>,
+    record: &'a mut RunRecord,
 }
 
 impl<'a> Guard<'a> {
@@ -32,11 +40,13 @@ impl<'a> Guard<'a> {
         snapshot: &'a Option<Snapshot>,
         retries: &'a mut usize,
         selector: &'a mut Option<Box<dyn Selector>>,
+        record: &'a mut RunRecord,
     ) -> Self {
         Self {
             snapshot,
             retries,
             selector: selector.as_deref_mut(),
+            record,
         }
     }
 }
@@ -49,15 +59,14 @@ pub(super) fn guard_check(
     eval_batch: usize,
     out: &mut Outputs<'_>,
 ) -> Result<Option<usize>, RunError> {
-    let (Some(stored), Some(_)) = (trainer.state().preserved.clone(), g.snapshot) else {
+    let (Some(stored), Some(_)) = (g.record.preserved.clone(), g.snapshot) else {
         return Ok(None);
     };
     let t0 = Instant::now();
     let probe = trainer.probe(&data.train, &stored.indices, eval_batch);
     let now = probe.correct.iter().filter(|c| **c).count() as f64 / probe.len().max(1) as f64;
-    trainer
-        .state_mut()
-        .charge_selection(probe.flops, t0.elapsed().as_secs_f64());
+    g.record
+        .charge_selection(trainer, probe.flops, t0.elapsed().as_secs_f64());
     let drop = stored.accuracy - now;
     if drop <= cfg.guard.threshold {
         *g.retries = 0;
@@ -84,7 +93,7 @@ pub(super) fn roll_back(
     (accuracy_before, accuracy_after): (f64, f64),
     reason: RollbackReason,
 ) -> Result<Option<usize>, RunError> {
-    let Some((back, (bytes, sel_state))) = g.snapshot else {
+    let Some(snap) = g.snapshot else {
         return Ok(None);
     };
     let retries = &mut *g.retries;
@@ -93,32 +102,26 @@ pub(super) fn roll_back(
         return Ok(None);
     }
     *retries += 1;
-    let (rollbacks, flops, secs, scale, wall) = {
-        let st = trainer.state();
-        (
-            st.rollbacks,
-            st.selection_flops,
-            st.phase_seconds,
-            st.budget_scale,
-            st.wall_seconds,
-        )
-    };
     let spent_flops = trainer.state().train_flops;
-    trainer.restore_checkpoint_bytes(bytes)?;
+    trainer.restore_checkpoint_bytes(&snap.trainer)?;
+    trainer.set_train_flops(spent_flops);
     if let Some(s) = g.selector.as_deref_mut() {
-        s.load_state(sel_state)?;
+        s.load_state(&snap.selector)?;
     }
-    let st = trainer.state_mut();
-    st.rollbacks = rollbacks + 1;
-    st.train_flops = spent_flops;
-    st.selection_flops = flops;
-    st.phase_seconds = secs;
-    st.wall_seconds = wall;
-    st.budget_scale = scale * cfg.guard.growth;
-    let new_fraction = (cfg.coreset.fraction * st.budget_scale).min(1.0);
+    // back to the snapshot's coreset and stored outputs; what the failed round cost stays
+    let now = &*g.record;
+    *g.record = RunRecord {
+        rollbacks: now.rollbacks + 1,
+        selection_flops: now.selection_flops,
+        phase_seconds: now.phase_seconds,
+        wall_seconds: now.wall_seconds,
+        budget_scale: now.budget_scale * cfg.guard.growth,
+        ..snap.record.clone()
+    };
+    let new_fraction = (cfg.coreset.fraction * g.record.budget_scale).min(1.0);
     out.emit(
         &Event::Rollback {
-            to_epoch: *back,
+            to_epoch: snap.epoch,
             accuracy_before,
             accuracy_after,
             new_fraction,
@@ -126,5 +129,5 @@ pub(super) fn roll_back(
         },
         true,
     )?;
-    Ok(Some(*back))
+    Ok(Some(snap.epoch))
 }

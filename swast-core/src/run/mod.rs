@@ -25,6 +25,7 @@ pub use round::{RoundRecord, budget_of, scaled_budget, schedule_of, selects};
 pub use setup::{
     Components, DenseOnly, PreparedData, RunOptions, build_trainer, load_run, prepare_data,
 };
+pub use state::{PhaseSeconds, RunRecord};
 
 use crate::events::{Event, EventSink};
 use crate::model::trainable_params;
@@ -52,7 +53,7 @@ pub fn run(
         return Ok(summary);
     }
     let (data, mut trainer, mut selector) = setup::assemble(cfg, device, opts, parts)?;
-    let mut metrics = folder.resume(&mut trainer, selector.as_deref_mut())?;
+    let (mut metrics, record) = folder.resume(&mut trainer, selector.as_deref_mut())?;
     let mut out = Outputs {
         metrics: &mut metrics,
         metrics_path: &folder.metrics,
@@ -60,7 +61,7 @@ pub fn run(
     };
     out.emit(&run_start(cfg, &trainer, &data), true)?;
     let schedule = schedule_of(cfg);
-    let mut st = RunState::at(trainer.state().epoch);
+    let mut st = RunState::at(trainer.state().epoch, record);
     while st.epoch < cfg.train.epochs {
         st.check_stop(opts, dir)?;
         let t = st.epoch + 1;
@@ -89,7 +90,8 @@ pub fn run(
             let sel = selector
                 .as_deref_mut()
                 .expect("selection phases need a selector");
-            out.emit(&round::select(cfg, &mut trainer, sel, &data, dir)?, true)?;
+            let round = round::select(cfg, &mut trainer, sel, &data, (&mut st.rec, dir))?;
+            out.emit(&round, true)?;
         }
         // train: pruning in every step, CE + λ·KL(stored ‖ current) for SWaST-cut
         let trained = match epoch::train(cfg, &mut trainer, &data, &mut selector, &mut st, opts, t)
@@ -106,7 +108,14 @@ pub fn run(
             }
             Err(e) => return Err(e.into()),
         };
-        let test = epoch::evaluate(cfg, &mut trainer, &data, &mut out, (t, t0), trained)?;
+        let test = epoch::evaluate(
+            cfg,
+            &mut trainer,
+            &data,
+            (&mut out, &mut st.rec),
+            (t, t0),
+            trained,
+        )?;
         // the last round is checked too
         if t == cfg.train.epochs
             && cfg.guard.enabled
@@ -117,11 +126,17 @@ pub fn run(
             st.epoch = back;
             continue;
         }
-        folder.checkpoint(&mut trainer, selector.as_deref(), &mut out, t)?;
+        folder.checkpoint((&trainer, &mut st.rec), selector.as_deref(), &mut out, t)?;
         st.last_test = Some(test);
         st.epoch += 1;
     }
-    folder.finish(cfg, &trainer, &data, st.last_test.take(), &mut out)
+    folder.finish(
+        (cfg, &st.rec),
+        &trainer,
+        &data,
+        st.last_test.take(),
+        &mut out,
+    )
 }
 
 /// The `RunStart` event of a session.

@@ -17,6 +17,7 @@ use std::time::Instant;
 use swast_data::SeededRng;
 
 use super::setup::PreparedData;
+use super::state::RunRecord;
 
 /// Whether a method selects coresets.
 pub fn selects(m: Method) -> bool {
@@ -53,12 +54,12 @@ pub(super) fn select(
     trainer: &mut Trainer,
     sel: &mut dyn Selector,
     data: &PreparedData,
-    dir: &Path,
+    (rec, dir): (&mut RunRecord, &Path),
 ) -> Result<Event, RunError> {
-    let budget = scaled_budget(cfg, data.train.len(), trainer.state().budget_scale);
+    let budget = scaled_budget(cfg, data.train.len(), rec.budget_scale);
     select_round(
         cfg,
-        trainer,
+        (trainer, rec),
         sel,
         data,
         budget,
@@ -69,11 +70,10 @@ pub(super) fn select(
 
 /// One selection round: probe the training set (and the validation set when the selector
 /// needs it) with the current model, select, charge the cost to the run, store the coreset in
-/// the trainer's state and its indices under `dir/coresets/`.
-#[allow(clippy::too_many_arguments)]
+/// the run's record and its indices under `dir/coresets/`.
 fn select_round(
     cfg: &Config,
-    trainer: &mut Trainer,
+    (trainer, st): (&mut Trainer, &mut RunRecord),
     sel: &mut dyn Selector,
     data: &PreparedData,
     budget: usize,
@@ -94,7 +94,7 @@ fn select_round(
         }
         (false, _) => None,
     };
-    let round = trainer.state().rounds + 1;
+    let round = st.rounds + 1;
     let epoch = trainer.state().epoch;
     let ctx = SelectContext {
         probe: &probe,
@@ -127,9 +127,8 @@ fn select_round(
     std::fs::create_dir_all(&rounds_dir).map_err(io_err(&rounds_dir))?;
     let json = serde_json::to_vec(&record).expect("round serializes");
     checkpoint::write_atomic(&rounds_dir.join(format!("round-{round:03}.json")), &json)?;
-    let st = trainer.state_mut();
     st.rounds = round;
-    st.charge_selection(flops, seconds);
+    st.charge_selection(trainer, flops, seconds);
     st.preserved = Some(preserved_outputs(cfg, &probe, &c.indices));
     st.coreset = Some(c);
     Ok(Event::Selection {

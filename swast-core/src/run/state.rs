@@ -1,20 +1,147 @@
-//! The loop's own state between epochs: where it is, the guard's snapshot and retries, the
-//! test hooks already fired, the last test result.
-//!
-//! What must survive a restart (coreset, stored outputs, rounds, rollbacks, budget scale,
-//! accounting) lives in the trainer's checkpointed [`crate::train::TrainState`]; this is
-//! what a session rebuilds from it.
+//! The run's state: what must survive a restart ([`RunRecord`]: the coreset, the stored
+//! outputs, rounds, rollbacks, budget scale, accounting), checkpointed beside the trainer's
+//! own state, and what a session keeps between epochs ([`RunState`]: where it is, the
+//! guard's snapshot and retries, the test hooks already fired, the last test result).
 
 use super::epoch::eval_batch;
 use super::error::RunError;
 use super::folder::Outputs;
 use super::guard::{Guard, Snapshot, guard_check, roll_back};
 use super::setup::{PreparedData, RunOptions};
+use crate::checkpoint;
 use crate::config::Config;
-use crate::coreset::Selector;
+use crate::coreset::{Coreset, Selector};
 use crate::events::RollbackReason;
-use crate::train::{PassStats, Trainer};
+use crate::train::{PassStats, Preserved, TrainError, Trainer};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// Wall time per phase.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct PhaseSeconds {
+    /// Training epochs.
+    pub train: f64,
+    /// Test / validation evaluation.
+    pub eval: f64,
+    /// Probe passes and selections.
+    pub selection: f64,
+}
+
+/// What a run carries across a restart besides the trainer (model, optimizer, schedule,
+/// random streams): stored in the checkpoint beside the selector's own state.
+///
+/// The field names are those the trainer's state used for them before they moved here, so a
+/// checkpoint written before the move resumes unchanged (see [`RunRecord::from_sections`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The coreset trained on since the last selection (`None` = the full training set).
+    #[serde(default)]
+    pub coreset: Option<Coreset>,
+    /// Selection rounds so far.
+    #[serde(default)]
+    pub rounds: usize,
+    /// FLOPs of probe passes and selections (also counted in the trainer's `train_flops`).
+    #[serde(default)]
+    pub selection_flops: f64,
+    /// The outputs stored at the last selection (SWaST-cut's state preservation).
+    #[serde(default)]
+    pub preserved: Option<Preserved>,
+    /// Guard rollbacks so far.
+    #[serde(default)]
+    pub rollbacks: usize,
+    /// Wall seconds spent training (optimizer steps), evaluating, and selecting.
+    #[serde(default)]
+    pub phase_seconds: PhaseSeconds,
+    /// Multiplier of the coreset fraction (raised by the guard's retries).
+    #[serde(default = "one")]
+    pub budget_scale: f64,
+    /// Wall seconds of this run's epochs over all its sessions.
+    #[serde(default)]
+    pub wall_seconds: f64,
+    /// Length of `metrics.jsonl` when this state was saved; a resume truncates the file to it.
+    #[serde(default)]
+    pub metrics_len: u64,
+    /// Best test accuracy of any epoch so far.
+    #[serde(default)]
+    pub best_test_accuracy: f64,
+    /// Training accuracy of the last epoch (on the labels trained on, noisy ones included).
+    #[serde(default)]
+    pub last_train_accuracy: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for RunRecord {
+    fn default() -> Self {
+        Self {
+            coreset: None,
+            rounds: 0,
+            selection_flops: 0.0,
+            preserved: None,
+            rollbacks: 0,
+            phase_seconds: PhaseSeconds::default(),
+            budget_scale: 1.0,
+            wall_seconds: 0.0,
+            metrics_len: 0,
+            best_test_accuracy: 0.0,
+            last_train_accuracy: 0.0,
+        }
+    }
+}
+
+/// Marks a checkpoint's last section as `[run record, selector state]`.
+const RECORD_TAG: &[u8] = b"swast-run-record-1";
+
+impl RunRecord {
+    /// Charges a probe pass or selection to the run: its FLOPs count in the trainer's
+    /// `train_flops` and in `selection_flops`, its wall time in `phase_seconds.selection`.
+    pub fn charge_selection(&mut self, trainer: &mut Trainer, flops: f64, seconds: f64) {
+        self.selection_flops += flops;
+        trainer.charge_flops(flops);
+        self.phase_seconds.selection += seconds;
+    }
+
+    /// The checkpoint section holding this record and the selector's state.
+    pub(super) fn to_section(&self, selector: &[u8]) -> Vec<u8> {
+        let json = serde_json::to_vec(self).expect("the run record serializes");
+        checkpoint::pack(&[RECORD_TAG, &json, selector])
+    }
+
+    /// The record and the selector's state from a checkpoint's trainer-state section and its
+    /// last section. A checkpoint written before the record had a section of its own holds
+    /// the selector's bytes alone there, and the record's fields in the trainer's state.
+    pub fn from_sections(
+        path: &Path,
+        trainer_state: &[u8],
+        last: Vec<u8>,
+    ) -> Result<(Self, Vec<u8>), TrainError> {
+        let bad = |message: String| TrainError::Record {
+            path: path.display().to_string(),
+            message,
+        };
+        if let Ok(parts) = checkpoint::unpack(path, &last)
+            && let [tag, json, selector] = parts.as_slice()
+            && tag.as_slice() == RECORD_TAG
+        {
+            let rec = serde_json::from_slice(json).map_err(|e| bad(format!("run record: {e}")))?;
+            return Ok((rec, selector.clone()));
+        }
+        let rec = serde_json::from_slice(trainer_state)
+            .map_err(|e| bad(format!("run record (older checkpoint): {e}")))?;
+        Ok((rec, last))
+    }
+
+    /// The record of the run in `dir` as its last checkpoint left it.
+    pub fn of_run(dir: &Path) -> Result<Self, RunError> {
+        let path = dir.join(super::files::CHECKPOINT);
+        let mut sections = checkpoint::read(&path).map_err(TrainError::from)?;
+        let last = sections.pop().unwrap_or_default();
+        let state = sections.first().cloned().unwrap_or_default();
+        Ok(Self::from_sections(&path, &state, last)?.0)
+    }
+}
 
 /// See the module documentation.
 #[derive(Debug, Default)]
@@ -30,13 +157,16 @@ pub(super) struct RunState {
     pub(super) poisoned: bool,
     /// The last epoch's test result and validation accuracy.
     pub(super) last_test: Option<(PassStats, Option<f64>)>,
+    /// What the checkpoint carries.
+    pub(super) rec: RunRecord,
 }
 
 impl RunState {
-    /// The state of a session that starts after `epoch` epochs.
-    pub(super) fn at(epoch: usize) -> Self {
+    /// The state of a session that starts after `epoch` epochs with the record `rec`.
+    pub(super) fn at(epoch: usize, rec: RunRecord) -> Self {
         Self {
             epoch,
+            rec,
             ..Self::default()
         }
     }
@@ -75,16 +205,20 @@ impl RunState {
         out: &mut Outputs<'_>,
         snapshot_after: bool,
     ) -> Result<Option<usize>, RunError> {
-        let mut g = Guard::new(&self.snapshot, &mut self.retries, selector);
+        let mut g = Guard::new(&self.snapshot, &mut self.retries, selector, &mut self.rec);
         if let Some(back) = guard_check(cfg, trainer, data, &mut g, eval_batch(cfg), out)? {
             return Ok(Some(back));
         }
         if snapshot_after {
-            let extra = selector
-                .as_ref()
-                .map(|s| s.state_bytes())
-                .unwrap_or_default();
-            self.snapshot = Some((self.epoch, (trainer.checkpoint_bytes(&[])?, extra)));
+            self.snapshot = Some(Snapshot {
+                epoch: self.epoch,
+                trainer: trainer.checkpoint_bytes(&[])?,
+                selector: selector
+                    .as_ref()
+                    .map(|s| s.state_bytes())
+                    .unwrap_or_default(),
+                record: self.rec.clone(),
+            });
         }
         Ok(None)
     }
@@ -101,12 +235,8 @@ impl RunState {
         if !cfg.guard.enabled {
             return Ok(None);
         }
-        let mut g = Guard::new(&self.snapshot, &mut self.retries, selector);
-        let before = trainer
-            .state()
-            .preserved
-            .as_ref()
-            .map_or(0.0, |p| p.accuracy);
+        let before = self.rec.preserved.as_ref().map_or(0.0, |p| p.accuracy);
+        let mut g = Guard::new(&self.snapshot, &mut self.retries, selector, &mut self.rec);
         roll_back(
             cfg,
             trainer,
@@ -115,5 +245,66 @@ impl RunState {
             (before, 0.0),
             RollbackReason::Diverged,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RunRecord {
+        RunRecord {
+            coreset: Some(Coreset::unweighted(vec![3, 1, 2])),
+            rounds: 2,
+            selection_flops: 5.0,
+            budget_scale: 1.5,
+            metrics_len: 77,
+            best_test_accuracy: 0.9,
+            ..RunRecord::default()
+        }
+    }
+
+    #[test]
+    fn the_record_and_the_selector_state_share_the_last_section() {
+        let path = Path::new("c.bin");
+        let rec = record();
+        let section = rec.to_section(b"forgetting counters");
+        let (back, sel) = RunRecord::from_sections(path, b"{}", section).unwrap();
+        assert_eq!(back, rec);
+        assert_eq!(sel, b"forgetting counters");
+        // an empty selector state too
+        let (back, sel) = RunRecord::from_sections(path, b"{}", rec.to_section(&[])).unwrap();
+        assert_eq!((back, sel), (rec, Vec::new()));
+    }
+
+    #[test]
+    fn a_checkpoint_from_before_the_record_resumes_from_the_trainer_state_fields() {
+        // the trainer's state JSON of older checkpoints held these fields, and the selector's
+        // bytes alone were the last section
+        let rec = record();
+        let mut old = serde_json::to_value(&rec).unwrap();
+        old["step"] = 320.into();
+        old["epoch"] = 4.into();
+        let state = serde_json::to_vec(&old).unwrap();
+        let (back, sel) =
+            RunRecord::from_sections(Path::new("c.bin"), &state, b"raw".to_vec()).unwrap();
+        assert_eq!(back, rec);
+        assert_eq!(sel, b"raw");
+        // no such fields (a dense run's old state): the defaults, budget scale 1
+        let (back, _) =
+            RunRecord::from_sections(Path::new("c.bin"), b"{\"step\": 3}", Vec::new()).unwrap();
+        assert_eq!(back, RunRecord::default());
+        assert_eq!(back.budget_scale, 1.0);
+    }
+
+    #[test]
+    fn a_corrupt_record_is_an_error_naming_the_checkpoint() {
+        let bad = checkpoint::pack(&[RECORD_TAG, b"{not json", b""]);
+        let e = RunRecord::from_sections(Path::new("run/checkpoint.bin"), b"{}", bad).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("run/checkpoint.bin") && msg.contains("run record"),
+            "{msg}"
+        );
     }
 }
