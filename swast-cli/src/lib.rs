@@ -1,7 +1,7 @@
 //! The library side of the `swast` binary: the wiring of concrete pruners and selectors
 //! into swast-core's run loop ([`Parts`]), shared with `xtask`.
 
-use swast_core::config::Config;
+use swast_core::config::{Config, ConfigError, PluginSchema};
 use swast_core::coreset::{SelectError, Selector};
 use swast_core::prune::{PruneError, PruneScheme, Scope};
 use swast_core::run::Components;
@@ -17,6 +17,18 @@ impl Components for Parts {
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
         swast_coreset::build(&cfg.coreset)
     }
+    fn plugins(&self) -> Vec<PluginSchema> {
+        PLUGINS.to_vec()
+    }
+}
+
+/// The config keys of the plug-in crates this build wires in.
+pub const PLUGINS: [PluginSchema; 2] = [swast_coreset::SCHEMA, swast_prune::SCHEMA];
+
+/// Parses a config with every key of this build (core's and the plug-ins'), applies the
+/// `key=value` overrides in order, and checks it: what `swast train` reads.
+pub fn load_config(text: &str, sets: &[String]) -> Result<Config, ConfigError> {
+    Config::parse(text, sets, &PLUGINS)
 }
 
 pub mod report;

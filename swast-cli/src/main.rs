@@ -267,7 +267,7 @@ fn load_config(path: Option<&Path>, sets: &[String], device: Option<&str>) -> Re
     if let Some(d) = device {
         sets.push(format!("device=\"{d}\""));
     }
-    let cfg = Config::from_toml_with_overrides(&text, &sets).map_err(|e| match path {
+    let cfg = swast_cli::load_config(&text, &sets).map_err(|e| match path {
         Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
         None => anyhow::anyhow!("{e}"),
     })?;

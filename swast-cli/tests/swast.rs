@@ -26,7 +26,7 @@ fn cfg(extra: &[&str]) -> Config {
     .map(|s| s.to_string())
     .collect();
     sets.extend(extra.iter().map(|s| s.to_string()));
-    Config::from_toml_with_overrides("", &sets).unwrap()
+    swast_cli::load_config("", &sets).unwrap()
 }
 
 fn go(c: &Config, dir: &std::path::Path, opts: &RunOptions, ev: &mut VecSink) -> Summary {

@@ -1,5 +1,7 @@
 //! The coreset contract: a selection (indices and per-sample weights), what a selector is
-//! given, and the hooks it gets from the trainer. Implementations live in `swast-coreset`.
+//! given, and the hooks it gets from the trainer. Implementations live in `swast-coreset`;
+//! `swast-cli/examples/custom_selector.rs` implements one outside it, with a config key of its
+//! own, and plugs it into a SWaST-cut run.
 //!
 //! The contract everywhere: a higher score means "keep".
 

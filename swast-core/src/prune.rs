@@ -1,7 +1,9 @@
 //! The pruning contract: fractions that cannot be mixed up, binary masks keyed by
 //! [`ParamId`], and the hooks a pruner gets from the trainer.
 //!
-//! Implementations (RigL, magnitude, GMP, SNIP, …) live in `swast-prune`.
+//! Implementations (RigL, magnitude, GMP, SNIP, …) live in `swast-prune`;
+//! `swast-cli/examples/custom_pruner.rs` implements a [`Pruner`] outside it and plugs it into
+//! a pruning-only run.
 
 use crate::model::{LayerInfo, Network, Role};
 use burn::module::{Module, ModuleMapper, Param, ParamId};

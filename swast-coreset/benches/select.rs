@@ -12,7 +12,7 @@
 use burn::tensor::Device;
 use std::path::Path;
 use std::time::Instant;
-use swast_core::config::{CoresetConfig, SelectorName};
+use swast_core::config::CoresetConfig;
 use swast_core::coreset::SelectContext;
 use swast_core::model::ModelConfig;
 use swast_core::train::{TrainConfig, Trainer};
@@ -73,25 +73,9 @@ fn main() {
         "| probe pass (no autodiff) | {probe_s:.2} | {:.2} |",
         probe_s / epoch_s
     );
-    let names = [
-        ("el2n", SelectorName::El2n),
-        ("grand", SelectorName::Grand),
-        ("forgetting", SelectorName::Forgetting),
-        ("uncertainty", SelectorName::Uncertainty),
-        ("moderate", SelectorName::Moderate),
-        ("ccs", SelectorName::Ccs),
-        ("gradmatch", SelectorName::Gradmatch),
-        ("gradmatch-pb", SelectorName::GradmatchPb),
-        ("craig", SelectorName::Craig),
-        ("glister", SelectorName::Glister),
-        ("kcenter", SelectorName::Kcenter),
-        ("herding", SelectorName::Herding),
-        ("random", SelectorName::Random),
-        ("uniform", SelectorName::Uniform),
-    ];
-    for (label, sel) in names {
+    for label in swast_coreset::selector_names() {
         let mut s = swast_coreset::build(&CoresetConfig {
-            selector: sel,
+            selector: label.into(),
             ..CoresetConfig::default()
         })
         .unwrap();

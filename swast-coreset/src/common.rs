@@ -47,8 +47,8 @@ pub struct ScoreSettings {
 }
 
 impl ScoreSettings {
-    /// From the `[coreset]` table.
-    pub fn from_config(c: &swast_core::config::CoresetConfig) -> Self {
+    /// From swast-coreset's `[coreset]` settings.
+    pub fn from_settings(c: &crate::settings::CoresetSettings) -> Self {
         Self {
             per_class: c.per_class,
             offset: c.offset,

@@ -3,7 +3,7 @@
 
 use crate::common::{ScoreSettings, select_with};
 use crate::scores::{el2n, grand};
-use swast_core::config::CoresetConfig;
+use crate::settings::CoresetSettings;
 use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
 use swast_data::SeededRng;
 
@@ -22,10 +22,10 @@ pub struct El2nSettings {
 pub struct El2n(pub El2nSettings);
 
 impl El2n {
-    /// From the `[coreset]` table.
-    pub fn from_config(c: &CoresetConfig) -> Self {
+    /// From swast-coreset's `[coreset]` settings.
+    pub fn from_settings(c: &CoresetSettings) -> Self {
         Self(El2nSettings {
-            score: ScoreSettings::from_config(c),
+            score: ScoreSettings::from_settings(c),
             switch: c.el2n_switch,
         })
     }

@@ -5,7 +5,7 @@
 
 use crate::common::{fill_random, per_class, select_with};
 use crate::omp::omp;
-use swast_core::config::{CoresetConfig, GradmatchGradient};
+use crate::settings::{CoresetSettings, GradmatchGradient};
 use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
 use swast_core::probe::Probe;
 use swast_data::SeededRng;
@@ -24,8 +24,8 @@ pub struct GradMatchSettings {
 pub struct GradMatch(pub GradMatchSettings);
 
 impl GradMatch {
-    /// From the `[coreset]` table.
-    pub fn from_config(c: &CoresetConfig) -> Self {
+    /// From swast-coreset's `[coreset]` settings.
+    pub fn from_settings(c: &CoresetSettings) -> Self {
         Self(GradMatchSettings {
             lambda: c.lambda,
             gradient: c.gradmatch_gradient,
@@ -67,8 +67,8 @@ pub struct GradMatchPbSettings {
 pub struct GradMatchPb(pub GradMatchPbSettings);
 
 impl GradMatchPb {
-    /// From the `[coreset]` table.
-    pub fn from_config(c: &CoresetConfig) -> Self {
+    /// From swast-coreset's `[coreset]` settings.
+    pub fn from_settings(c: &CoresetSettings) -> Self {
         Self(GradMatchPbSettings {
             lambda: c.lambda,
             batch: c.pb_batch.max(1),

@@ -19,6 +19,11 @@
 //! | `kcenter` | Sener & Savarese, ICLR 2018 | k-center greedy on features, per class |
 //! | `herding` | Welling, ICML 2009 | herding on features, per class |
 //! | `random` / `uniform` | — | uniform / uniform per class |
+//!
+//! `SELECTORS` (behind [`build`]) is the one place where a name meets its type; [`SCHEMA`] declares the keys
+//! this crate adds to `[coreset]`, read once into [`CoresetSettings`]. A selector of your own
+//! needs none of this crate: `swast-cli/examples/custom_selector.rs` writes one, with a key,
+//! and plugs it into a SWaST run.
 
 pub mod greedy;
 pub mod omp;
@@ -35,6 +40,7 @@ mod glister;
 mod gradmatch;
 mod moderate;
 mod random;
+mod settings;
 mod uncertainty;
 
 pub use ccs::{Ccs, CcsSettings};
@@ -47,29 +53,59 @@ pub use glister::Glister;
 pub use gradmatch::{GradMatch, GradMatchPb, GradMatchPbSettings, GradMatchSettings};
 pub use moderate::Moderate;
 pub use random::{Random, Uniform};
+pub use settings::{CoresetSettings, GradmatchGradient, SCHEMA};
 pub use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
 pub use uncertainty::{Uncertainty, UncertaintySettings};
 
-use swast_core::config::{CoresetConfig, SelectorName};
+use swast_core::config::CoresetConfig;
 
-/// The selector a `[coreset]` config asks for: the one place where a selector's config name
-/// meets its type. Each selector reads its own keys into its own settings.
+/// How a selector is made from swast-coreset's settings.
+type Make = fn(&CoresetSettings) -> Box<dyn Selector>;
+
+/// Every selector by config name: the one place where a selector's name meets its type.
+const SELECTORS: &[(&str, Make)] = &[
+    ("el2n", |s| Box::new(El2n::from_settings(s))),
+    ("grand", |s| {
+        Box::new(Grand(ScoreSettings::from_settings(s)))
+    }),
+    ("forgetting", |s| {
+        Box::new(Forgetting::new(ScoreSettings::from_settings(s)))
+    }),
+    ("uncertainty", |s| Box::new(Uncertainty::from_settings(s))),
+    ("moderate", |_| Box::new(Moderate)),
+    ("ccs", |s| Box::new(Ccs(CcsSettings { offset: s.offset }))),
+    ("gradmatch", |s| Box::new(GradMatch::from_settings(s))),
+    ("gradmatch-pb", |s| Box::new(GradMatchPb::from_settings(s))),
+    ("craig", |_| Box::new(Craig)),
+    ("glister", |_| Box::new(Glister)),
+    ("kcenter", |_| Box::new(KCenter)),
+    ("herding", |_| Box::new(Herding)),
+    ("random", |_| Box::new(Random)),
+    ("uniform", |_| Box::new(Uniform)),
+];
+
+/// The selector names swast-coreset offers.
+pub fn selector_names() -> Vec<&'static str> {
+    SELECTORS.iter().map(|(n, _)| *n).collect()
+}
+
+/// The selector a `[coreset]` table asks for, with swast-coreset's keys read into its
+/// settings (the reading [`SCHEMA`]'s check does at config load).
 pub fn build(c: &CoresetConfig) -> Result<Box<dyn Selector>, SelectError> {
-    let score = ScoreSettings::from_config(c);
-    Ok(match c.selector {
-        SelectorName::El2n => Box::new(El2n::from_config(c)),
-        SelectorName::Grand => Box::new(Grand(score)),
-        SelectorName::Forgetting => Box::new(Forgetting::new(score)),
-        SelectorName::Uncertainty => Box::new(Uncertainty::from_config(c)?),
-        SelectorName::Moderate => Box::new(Moderate),
-        SelectorName::Ccs => Box::new(Ccs(CcsSettings { offset: c.offset })),
-        SelectorName::Gradmatch => Box::new(GradMatch::from_config(c)),
-        SelectorName::GradmatchPb => Box::new(GradMatchPb::from_config(c)),
-        SelectorName::Craig => Box::new(Craig),
-        SelectorName::Glister => Box::new(Glister),
-        SelectorName::Kcenter => Box::new(KCenter),
-        SelectorName::Herding => Box::new(Herding),
-        SelectorName::Random => Box::new(Random),
-        SelectorName::Uniform => Box::new(Uniform),
-    })
+    let (_, make) = SELECTORS
+        .iter()
+        .find(|(n, _)| *n == c.selector)
+        .ok_or_else(|| SelectError {
+            selector: "none",
+            message: format!(
+                "coreset.selector `{}` is not a selector of swast-coreset; choose one of: {}",
+                c.selector,
+                selector_names().join(", ")
+            ),
+        })?;
+    let settings = CoresetSettings::from_options(&c.options).map_err(|e| SelectError {
+        selector: "coreset",
+        message: e.0,
+    })?;
+    Ok(make(&settings))
 }

@@ -23,8 +23,10 @@ pub fn grand(p: &Probe) -> Vec<f32> {
         .collect()
 }
 
-/// Uncertainty measures (higher = less certain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Uncertainty measures (higher = less certain); config spelling `least-confidence`,
+/// `margin`, `entropy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Uncertainty {
     /// `1 − max p`.
     LeastConfidence,
@@ -32,18 +34,6 @@ pub enum Uncertainty {
     Margin,
     /// `−Σ p log p`.
     Entropy,
-}
-
-impl Uncertainty {
-    /// The config spelling (`least-confidence`, `margin`, `entropy`), `None` when unknown.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "least-confidence" => Some(Uncertainty::LeastConfidence),
-            "margin" => Some(Uncertainty::Margin),
-            "entropy" => Some(Uncertainty::Entropy),
-            _ => None,
-        }
-    }
 }
 
 /// Uncertainty scores of the model's predictions.

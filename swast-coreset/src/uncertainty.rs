@@ -3,7 +3,7 @@
 
 use crate::common::{ScoreSettings, select_with};
 use crate::scores::{Uncertainty as Measure, uncertainty};
-use swast_core::config::CoresetConfig;
+use crate::settings::CoresetSettings;
 use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
 use swast_data::SeededRng;
 
@@ -21,19 +21,12 @@ pub struct UncertaintySettings {
 pub struct Uncertainty(pub UncertaintySettings);
 
 impl Uncertainty {
-    /// From the `[coreset]` table; an unknown measure is an error naming the key.
-    pub fn from_config(c: &CoresetConfig) -> Result<Self, SelectError> {
-        let measure = Measure::parse(&c.uncertainty).ok_or_else(|| SelectError {
-            selector: "uncertainty",
-            message: format!(
-                "coreset.uncertainty must be entropy, least-confidence or margin, got `{}`",
-                c.uncertainty
-            ),
-        })?;
-        Ok(Self(UncertaintySettings {
-            score: ScoreSettings::from_config(c),
-            measure,
-        }))
+    /// From swast-coreset's `[coreset]` settings.
+    pub fn from_settings(c: &CoresetSettings) -> Self {
+        Self(UncertaintySettings {
+            score: ScoreSettings::from_settings(c),
+            measure: c.uncertainty,
+        })
     }
 }
 

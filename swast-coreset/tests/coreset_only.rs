@@ -21,10 +21,13 @@ impl Components for Parts {
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
         swast_coreset::build(&cfg.coreset)
     }
+    fn plugins(&self) -> Vec<swast_core::config::PluginSchema> {
+        vec![swast_coreset::SCHEMA]
+    }
 }
 
 fn cfg(sets: &[String]) -> Config {
-    Config::from_toml_with_overrides("", sets).unwrap()
+    Config::parse("", sets, &[swast_coreset::SCHEMA]).unwrap()
 }
 
 fn base(selector: &str) -> Vec<String> {

@@ -3,44 +3,53 @@
 //! selectors, the same seed giving the same selection, and non-negative weights.
 
 use proptest::prelude::*;
-use swast_core::config::{CoresetConfig, GradmatchGradient, SelectorName};
+use swast_core::config::CoresetConfig;
 use swast_core::coreset::SelectContext;
 use swast_core::probe::Probe;
 use swast_coreset::build;
 use swast_coreset::quota::class_quotas;
 use swast_data::SeededRng;
 
-const ALL: [SelectorName; 14] = [
-    SelectorName::El2n,
-    SelectorName::Grand,
-    SelectorName::Forgetting,
-    SelectorName::Gradmatch,
-    SelectorName::GradmatchPb,
-    SelectorName::Craig,
-    SelectorName::Glister,
-    SelectorName::Moderate,
-    SelectorName::Ccs,
-    SelectorName::Kcenter,
-    SelectorName::Herding,
-    SelectorName::Uncertainty,
-    SelectorName::Random,
-    SelectorName::Uniform,
+const ALL: [&str; 14] = [
+    "el2n",
+    "grand",
+    "forgetting",
+    "gradmatch",
+    "gradmatch-pb",
+    "craig",
+    "glister",
+    "moderate",
+    "ccs",
+    "kcenter",
+    "herding",
+    "uncertainty",
+    "random",
+    "uniform",
 ];
 
 /// Selectors whose budget is split per class in proportion to class sizes.
-fn per_class(n: SelectorName) -> bool {
+fn per_class(n: &str) -> bool {
     matches!(
         n,
-        SelectorName::El2n
-            | SelectorName::Grand
-            | SelectorName::Forgetting
-            | SelectorName::Uncertainty
-            | SelectorName::Gradmatch
-            | SelectorName::Craig
-            | SelectorName::Kcenter
-            | SelectorName::Herding
-            | SelectorName::Uniform
+        "el2n"
+            | "grand"
+            | "forgetting"
+            | "uncertainty"
+            | "gradmatch"
+            | "craig"
+            | "kcenter"
+            | "herding"
+            | "uniform"
     )
+}
+
+/// A `[coreset]` table with swast-coreset's keys given as TOML text.
+fn coreset(selector: &str, keys: &str) -> CoresetConfig {
+    CoresetConfig {
+        selector: selector.into(),
+        options: keys.parse().unwrap(),
+        ..CoresetConfig::default()
+    }
 }
 
 fn synthetic(n: usize, k: usize, f: usize, seed: u64) -> Probe {
@@ -69,14 +78,14 @@ fn synthetic(n: usize, k: usize, f: usize, seed: u64) -> Probe {
 }
 
 fn run(
-    name: SelectorName,
+    name: &str,
     p: &Probe,
     val: &Probe,
     budget: usize,
     seed: u64,
 ) -> swast_core::coreset::Coreset {
     let cfg = CoresetConfig {
-        selector: name,
+        selector: name.into(),
         ..CoresetConfig::default()
     };
     let mut s = build(&cfg).unwrap();
@@ -136,11 +145,7 @@ proptest! {
 #[test]
 fn el2n_switches_to_easy_samples_late_in_training() {
     let p = synthetic(100, 3, 4, 7);
-    let cfg = CoresetConfig {
-        selector: SelectorName::El2n,
-        per_class: false,
-        ..CoresetConfig::default()
-    };
+    let cfg = coreset("el2n", "per_class = false");
     let scores = swast_coreset::scores::el2n(&p);
     let pick = |epoch| {
         let mut s = build(&cfg).unwrap();
@@ -186,11 +191,7 @@ fn moderate_keeps_the_middle_band() {
     // distances to the median 5: |i − 5| = 5,4,3,2,1,0,1,2,3,4,5; sorted (ties by index):
     // 5(0) 4(1) 6(1) 3(2) 7(2) 2(3) 8(3) 1(4) 9(4) 0(5) 10(5); budget 3 → start (11−3)/2 = 4
     // → ranks 4..7: samples 7, 2, 8
-    let mut s = build(&CoresetConfig {
-        selector: SelectorName::Moderate,
-        ..CoresetConfig::default()
-    })
-    .unwrap();
+    let mut s = build(&coreset("moderate", "")).unwrap();
     let ctx = SelectContext {
         probe: &p,
         val: None,
@@ -229,23 +230,23 @@ fn gradmatch_two_class_case_solvable_by_hand() {
         epoch: 0,
         total_epochs: 1,
     };
-    let select = |gradient| {
-        let mut s = build(&CoresetConfig {
-            gradmatch_gradient: gradient,
-            ..CoresetConfig::default()
-        })
+    let select = |gradient: &str| {
+        let mut s = build(&coreset(
+            "gradmatch",
+            &format!("gradmatch_gradient = \"{gradient}\""),
+        ))
         .unwrap();
         s.select(&ctx, &mut SeededRng::new(0)).unwrap()
     };
     // the full K·(F+1) gradient
-    let c = select(GradmatchGradient::Full);
+    let c = select("full");
     assert_eq!(c.indices, [0, 2]);
     // class 0: e = (−0.4, 0.4), [h;1] = (1, 1) → ‖g‖² = (0.16+0.16)·2 = 0.64 → w = 1.28/1.14
     assert!((c.weights[0] - 1.28 / 1.14).abs() < 1e-5, "{:?}", c.weights);
     // class 1: e = (0.3, −0.3) → ‖g‖² = 0.36 → w = 0.72/0.86
     assert!((c.weights[1] - 0.72 / 0.86).abs() < 1e-5, "{:?}", c.weights);
     // the class's own row (CORDS' per-class gradient, the default): g = e_c·[h; 1]
-    let c = select(GradmatchGradient::ClassRow);
+    let c = select("class-row");
     assert_eq!(c.indices, [0, 2]);
     // class 0: e_0 = −0.4 → ‖g‖² = 0.16·2 = 0.32 → w = 0.64/0.82
     assert!((c.weights[0] - 0.64 / 0.82).abs() < 1e-5, "{:?}", c.weights);
@@ -293,11 +294,7 @@ fn gradmatch_per_class_ignores_the_other_classes_rows_by_default() {
     assert!((w0 - 1.5).abs() < 1e-5, "{:?}", c.weights);
     // on the full gradient the atoms are not parallel: OMP picks sample 0 (⟨g, T⟩ = 2.5 against
     // sample 2's 2.0) with w = 2.5/(1 + 0.5)
-    let mut s = build(&CoresetConfig {
-        gradmatch_gradient: GradmatchGradient::Full,
-        ..CoresetConfig::default()
-    })
-    .unwrap();
+    let mut s = build(&coreset("gradmatch", "gradmatch_gradient = \"full\"")).unwrap();
     let c = s.select(&ctx, &mut SeededRng::new(0)).unwrap();
     let w0 = c.weights[c.indices.iter().position(|&i| i < 3).unwrap()];
     assert!((w0 - 2.5 / 1.5).abs() < 1e-5, "{:?}", c.weights);

@@ -14,7 +14,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution as Dist, Int, Tensor, TensorData};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use swast_core::config::{Distribution, PruneConfig, PrunerName};
+use swast_core::config::PruneConfig;
 use swast_core::model::{Arch, ModelConfig, Network, SwastModel};
 use swast_core::optim::{MaskedSgd, SgdSettings};
 use swast_core::prune::{MaskSet, PruneInit, Pruner, Scope, apply_masks, attach_masks};
@@ -38,10 +38,9 @@ fn grads(model: &Network, x: &Tensor<4>, y: &Tensor<1, Int>) -> GradientsParams 
 
 fn pruner(model: &Network, total_steps: u64, device: &Device) -> Rigl {
     let cfg = PruneConfig {
-        method: PrunerName::Rigl,
+        method: "rigl".into(),
         sparsity: 0.5,
         classifier_sparsity: 0.5,
-        distribution: Distribution::Erk,
         clock: swast_core::schedule::Clock::Step,
         interval: 1,
         end: 1.0,

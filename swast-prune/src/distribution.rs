@@ -2,7 +2,7 @@
 //! Erdős–Rényi-Kernel (Evci et al. 2020), with RigL's redistribution when a layer's density
 //! would exceed 1.
 
-use swast_core::config::Distribution;
+use crate::settings::Distribution;
 use swast_core::model::{LayerInfo, LayerKind};
 use swast_core::prune::Density;
 

@@ -16,7 +16,9 @@
 //!
 //! ΔT, `begin` and `end` are read on `prune.clock`: epoch progress by default (ΔT =
 //! `prune.interval_epochs`), optimizer steps with `clock = "step"` (ΔT = `prune.interval`).
-//! One module per pruner; [`build`] is the one place where config names meet types.
+//! One module per pruner; `PRUNERS` (behind [`build`]) is the one place where config names
+//! meet types; [`SCHEMA`] declares the keys this crate adds to `[prune]`, read once into
+//! [`PruneOptions`]. `swast-cli/examples/custom_pruner.rs` writes a pruner outside this crate.
 //!
 //! Structured channel pruning (`channel-l1`) is a [`swast_core::prune::StructuredPruner`]:
 //! it chooses the channels; swast-core's model code ([`swast_core::model::shrink`]) removes
@@ -41,29 +43,65 @@ pub use magnitude::Magnitude;
 pub use probmask::{ProbMask, ProbMaskSettings};
 pub use random::StaticRandom;
 pub use rigl::Rigl;
-pub use settings::{PruneSettings, cubic_progress, rigl_fraction};
+pub use settings::{
+    Distribution, PruneOptions, PruneSettings, SCHEMA, cubic_progress, rigl_fraction,
+};
 pub use snip::Snip;
 
-use swast_core::config::{PruneConfig, PrunerName};
+use swast_core::config::PruneConfig;
 use swast_core::prune::{PruneError, PruneScheme, Scope};
 
-/// The pruner a `[prune]` config asks for, over `scope`, seeded: the one place where a
-/// pruner's config name meets its type.
+/// How a pruner is made from a `[prune]` table, its scope and the seed.
+type Make = fn(&PruneConfig, Scope, u64) -> Result<PruneScheme, PruneError>;
+
+fn masks(p: impl swast_core::prune::Pruner + 'static) -> Result<PruneScheme, PruneError> {
+    Ok(PruneScheme::Masks(Box::new(p)))
+}
+
+/// Every pruner by config name: the one place where a pruner's name meets its type.
+const PRUNERS: &[(&str, Make)] = &[
+    ("rigl", |c, s, seed| {
+        masks(Rigl::new(PruneSettings::from_config(c, s, seed)?))
+    }),
+    ("random", |c, s, seed| {
+        masks(StaticRandom::new(PruneSettings::from_config(c, s, seed)?))
+    }),
+    ("magnitude", |c, s, seed| {
+        masks(Magnitude::new(PruneSettings::from_config(c, s, seed)?))
+    }),
+    ("gmp", |c, s, seed| {
+        masks(Gmp::new(PruneSettings::from_config(c, s, seed)?))
+    }),
+    ("snip", |c, s, seed| {
+        masks(Snip::new(PruneSettings::from_config(c, s, seed)?))
+    }),
+    ("probmask", |c, s, seed| {
+        masks(ProbMask::new(ProbMaskSettings::from_config(c, s, seed)?))
+    }),
+    ("channel-l1", |c, s, _| {
+        Ok(PruneScheme::Channels(Box::new(ChannelL1::from_config(
+            c, s,
+        )?)))
+    }),
+];
+
+/// The pruner names swast-prune offers.
+pub fn pruner_names() -> Vec<&'static str> {
+    PRUNERS.iter().map(|(n, _)| *n).collect()
+}
+
+/// The pruner a `[prune]` config asks for, over `scope`, seeded.
 pub fn build(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<PruneScheme, PruneError> {
-    let mask = || PruneSettings::from_config(cfg, scope, seed);
-    Ok(PruneScheme::Masks(match cfg.method {
-        PrunerName::Rigl => Box::new(Rigl::new(mask()?)),
-        PrunerName::Random => Box::new(StaticRandom::new(mask()?)),
-        PrunerName::Magnitude => Box::new(Magnitude::new(mask()?)),
-        PrunerName::Gmp => Box::new(Gmp::new(mask()?)),
-        PrunerName::Snip => Box::new(Snip::new(mask()?)),
-        PrunerName::Probmask => Box::new(ProbMask::new(ProbMaskSettings::from_config(
-            cfg, scope, seed,
-        )?)),
-        PrunerName::ChannelL1 => {
-            return Ok(PruneScheme::Channels(Box::new(ChannelL1::from_config(
-                cfg, scope,
-            )?)));
-        }
-    }))
+    let (_, make) = PRUNERS
+        .iter()
+        .find(|(n, _)| *n == cfg.method)
+        .ok_or_else(|| PruneError {
+            pruner: "none",
+            message: format!(
+                "prune.method `{}` is not a pruner of swast-prune; choose one of: {}",
+                cfg.method,
+                pruner_names().join(", ")
+            ),
+        })?;
+    make(cfg, scope, seed)
 }

@@ -53,6 +53,7 @@ pub struct ProbMaskSettings {
 impl ProbMaskSettings {
     /// Settings from the `[prune]` table.
     pub fn from_config(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<Self, PruneError> {
+        let o = crate::settings::PruneOptions::of(cfg)?;
         let (backbone, classifier) = crate::settings::targets(cfg, "probmask")?;
         Ok(Self {
             scope,
@@ -62,8 +63,8 @@ impl ProbMaskSettings {
             interval: crate::settings::interval_of(cfg),
             begin: cfg.begin,
             end: cfg.end,
-            score_lr: cfg.score_lr,
-            temperature: (cfg.temperature_start, cfg.temperature_end),
+            score_lr: o.score_lr,
+            temperature: (o.temperature_start, o.temperature_end),
             seed,
         })
     }

@@ -1,9 +1,118 @@
 //! The `[prune]` keys the mask pruners share, parsed and validated once, and the schedule
 //! functions they use.
 
-use swast_core::config::{Distribution, PruneConfig};
+use serde::{Deserialize, Serialize};
+use swast_core::config::{
+    Config, ConfigError, PluginSchema, PluginTable, PruneConfig, fraction_in, plugin_settings,
+};
 use swast_core::prune::{PruneError, Scope, Sparsity};
 use swast_core::schedule::{Clock, Span};
+
+/// Layer-wise sparsity distributions (`prune.distribution`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    /// Every layer at the target, the first one dense.
+    Uniform,
+    /// Erdős–Rényi: density ∝ (fan-in + fan-out) / (fan-in · fan-out).
+    Er,
+    /// Erdős–Rényi-Kernel: ER with the kernel dimensions (RigL's default).
+    #[default]
+    Erk,
+}
+
+/// swast-prune's keys of the `[prune]` table (the shared ones — method, sparsity targets,
+/// clock, intervals, begin, end — are swast-core's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PruneOptions {
+    /// Layer-wise distribution of the backbone's budget.
+    pub distribution: Distribution,
+    /// RigL's initial update fraction α (cosine-decayed to 0 at `end`).
+    pub drop_fraction: f64,
+    /// Rank magnitudes / saliencies across all layers of a role (global) instead of per layer.
+    pub global: bool,
+    /// Sparse-aware initialisation for masks drawn at step 0 (RigL, random): kept weights are
+    /// scaled by `1/√density` so each unit's input variance matches the dense network's.
+    pub scale_init: bool,
+    /// ProbMask: learning rate of the keep probabilities (Adam).
+    pub score_lr: f64,
+    /// ProbMask: Gumbel-sigmoid temperature at the start, annealed exponentially …
+    pub temperature_start: f64,
+    /// … to this value at `end`.
+    pub temperature_end: f64,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        Self {
+            distribution: Distribution::Erk,
+            drop_fraction: 0.3,
+            global: false,
+            scale_init: true,
+            score_lr: 0.1,
+            temperature_start: 1.0,
+            temperature_end: 0.05,
+        }
+    }
+}
+
+impl PruneOptions {
+    /// Reads and checks swast-prune's keys of a `[prune]` table's plug-in keys (those not
+    /// given take their defaults).
+    pub fn from_options(options: &toml::Table) -> Result<Self, ConfigError> {
+        let s: Self = plugin_settings(PluginTable::Prune, options)?;
+        fraction_in(
+            "prune.drop_fraction",
+            s.drop_fraction,
+            true,
+            0.0,
+            1.0,
+            false,
+        )?;
+        if !(s.score_lr.is_finite() && s.score_lr > 0.0) {
+            return Err(ConfigError(format!(
+                "prune.score_lr must be a positive number, got {}",
+                s.score_lr
+            )));
+        }
+        for (k, v) in [
+            ("prune.temperature_start", s.temperature_start),
+            ("prune.temperature_end", s.temperature_end),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(ConfigError(format!(
+                    "{k} must be a positive number, got {v}"
+                )));
+            }
+        }
+        Ok(s)
+    }
+
+    /// [`PruneOptions::from_options`] of a `[prune]` table, errors as a [`PruneError`].
+    pub fn of(cfg: &PruneConfig) -> Result<Self, PruneError> {
+        Self::from_options(&cfg.options).map_err(|e| PruneError {
+            pruner: name_of(cfg),
+            message: e.0,
+        })
+    }
+}
+
+/// The pruner's config name as a static string, for errors.
+fn name_of(cfg: &PruneConfig) -> &'static str {
+    crate::pruner_names()
+        .into_iter()
+        .find(|n| *n == cfg.method)
+        .unwrap_or("prune")
+}
+
+/// swast-prune's part of the config: its pruners and keys.
+pub const SCHEMA: PluginSchema = PluginSchema {
+    table: PluginTable::Prune,
+    methods: crate::pruner_names,
+    defaults: || toml::Table::try_from(PruneOptions::default()).expect("defaults serialize"),
+    check: |cfg: &Config| PruneOptions::from_options(&cfg.prune.options).map(|_| ()),
+};
 
 /// The settings of a mask pruner (RigL, static random, magnitude, GMP, SNIP).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,19 +146,20 @@ pub struct PruneSettings {
 impl PruneSettings {
     /// Settings from the `[prune]` config table.
     pub fn from_config(cfg: &PruneConfig, scope: Scope, seed: u64) -> Result<Self, PruneError> {
-        let (backbone, classifier) = targets(cfg, cfg.method.as_str())?;
+        let o = PruneOptions::of(cfg)?;
+        let (backbone, classifier) = targets(cfg, name_of(cfg))?;
         Ok(Self {
             scope,
             backbone,
             classifier,
-            distribution: cfg.distribution,
+            distribution: o.distribution,
             clock: cfg.clock,
             interval: interval_of(cfg),
-            drop_fraction: cfg.drop_fraction,
+            drop_fraction: o.drop_fraction,
             begin: cfg.begin,
             end: cfg.end,
-            global: cfg.global,
-            scale_init: cfg.scale_init,
+            global: o.global,
+            scale_init: o.scale_init,
             seed,
         })
     }

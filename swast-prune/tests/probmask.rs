@@ -5,7 +5,7 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution as Dist, Int, Tensor, TensorData};
-use swast_core::config::{PruneConfig, PrunerName};
+use swast_core::config::PruneConfig;
 use swast_core::model::{Arch, ModelConfig, SwastModel};
 use swast_core::prune::{PruneInit, Pruner, Scope, Sparsity};
 use swast_core::schedule::{Clock, Tick};
@@ -13,7 +13,7 @@ use swast_prune::{ProbMask, ProbMaskSettings};
 
 fn settings(total_end: f64) -> ProbMaskSettings {
     let cfg = PruneConfig {
-        method: PrunerName::Probmask,
+        method: "probmask".into(),
         sparsity: 0.8,
         classifier_sparsity: 0.9,
         clock: Clock::Step,

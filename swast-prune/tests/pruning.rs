@@ -5,7 +5,7 @@
 use burn::tensor::Device;
 use proptest::prelude::*;
 use std::collections::HashMap;
-use swast_core::config::{Config, Distribution, PruneConfig, PrunerName};
+use swast_core::config::{Config, PluginSchema, PruneConfig};
 use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::VecSink;
 use swast_core::model::{Arch, ModelConfig, SwastModel};
@@ -13,6 +13,7 @@ use swast_core::prune::{Density, PruneError, PruneScheme, Scope, weight_values};
 use swast_core::run::{Components, DenseOnly, RunOptions, files, load_run, run};
 use swast_core::train::{TrainConfig, Trainer};
 use swast_data::{Batcher, Dataset, Normalization, Pixels, SeededRng};
+use swast_prune::Distribution;
 use swast_prune::distribution::densities;
 
 fn dev() -> Device {
@@ -26,6 +27,9 @@ impl Components for Parts {
     }
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
         DenseOnly.selector(cfg)
+    }
+    fn plugins(&self) -> Vec<PluginSchema> {
+        vec![swast_prune::SCHEMA]
     }
 }
 
@@ -100,7 +104,7 @@ proptest! {
     fn masked_weights_stay_exactly_zero_under_momentum_nesterov_and_decay(
         seed in any::<u64>(), sparsity in 0.2f64..0.95, wd in 0.0f64..0.01
     ) {
-        let cfg = PruneConfig { method: PrunerName::Random, sparsity, classifier_sparsity: sparsity, ..PruneConfig::default() };
+        let cfg = PruneConfig { method: "random".into(), sparsity, classifier_sparsity: sparsity, ..PruneConfig::default() };
         let mut t = trainer(&cfg, seed, wd);
         let data = toy_data(seed);
         let view: Vec<usize> = (0..data.len()).collect();
@@ -112,7 +116,7 @@ proptest! {
 
     #[test]
     fn rigl_keeps_every_layer_sparsity_while_rewiring(seed in any::<u64>(), sparsity in 0.3f64..0.9) {
-        let cfg = PruneConfig { method: PrunerName::Rigl, sparsity, classifier_sparsity: 0.5, clock: swast_core::schedule::Clock::Step, interval: 2, end: 1.0, ..PruneConfig::default() };
+        let cfg = PruneConfig { method: "rigl".into(), sparsity, classifier_sparsity: 0.5, clock: swast_core::schedule::Clock::Step, interval: 2, end: 1.0, ..PruneConfig::default() };
         let mut t = trainer(&cfg, seed, 5e-4);
         let kept0: Vec<usize> = t.masks().unwrap().layers().iter().map(|l| l.kept()).collect();
         let first: Vec<Vec<bool>> = t.masks().unwrap().keep_flags();
@@ -150,7 +154,7 @@ proptest! {
 #[test]
 fn pruner_state_round_trips_masks_bit_exactly() {
     let cfg = PruneConfig {
-        method: PrunerName::Rigl,
+        method: "rigl".into(),
         clock: swast_core::schedule::Clock::Step,
         interval: 1,
         end: 1.0,
@@ -174,7 +178,7 @@ fn pruner_state_round_trips_masks_bit_exactly() {
 
 fn cfg(sets: &[&str]) -> Config {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    Config::from_toml_with_overrides("", &sets).unwrap()
+    Config::parse("", &sets, &[swast_prune::SCHEMA]).unwrap()
 }
 
 #[test]

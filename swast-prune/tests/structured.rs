@@ -181,7 +181,7 @@ fn removing_a_dead_residual_channel_changes_nothing() {
 
 fn cfg(sets: &[&str]) -> Config {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    Config::from_toml_with_overrides("", &sets).unwrap()
+    Config::parse("", &sets, &[swast_prune::SCHEMA]).unwrap()
 }
 
 /// swast-prune's pruners, no selectors.
@@ -193,6 +193,9 @@ impl Components for Prunes {
     }
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError> {
         DenseOnly.selector(cfg)
+    }
+    fn plugins(&self) -> Vec<swast_core::config::PluginSchema> {
+        vec![swast_prune::SCHEMA]
     }
 }
 

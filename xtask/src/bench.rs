@@ -9,7 +9,7 @@ use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
-use swast_core::config::{CoresetConfig, SelectorName};
+use swast_core::config::CoresetConfig;
 use swast_core::coreset::SelectContext;
 use swast_core::model::{Arch, ModelConfig};
 use swast_core::train::{TrainConfig, Trainer};
@@ -126,12 +126,12 @@ fn measure(
     let probe = probe.expect("probed");
     let mut select = Vec::new();
     for (label, name) in [
-        ("EL2N", SelectorName::El2n),
-        ("GradMatch", SelectorName::Gradmatch),
-        ("CRAIG", SelectorName::Craig),
+        ("EL2N", "el2n"),
+        ("GradMatch", "gradmatch"),
+        ("CRAIG", "craig"),
     ] {
         let mut s = swast_coreset::build(&CoresetConfig {
-            selector: name,
+            selector: name.into(),
             ..CoresetConfig::default()
         })
         .unwrap();

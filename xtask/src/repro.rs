@@ -238,7 +238,7 @@ fn config_of(sets: &[String], seed: u64, name: &str) -> Result<Config> {
     let mut s = sets.to_vec();
     s.push(format!("seed={seed}"));
     s.push(format!("name={name}"));
-    Config::from_toml_with_overrides("", &s).map_err(|e| anyhow::anyhow!("{e}"))
+    swast_cli::load_config("", &s).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 thread_local! {

@@ -94,15 +94,15 @@ pub enum Arch {
     /// LeNet-5 (ReLU, max-pool).
     #[default]
     Lenet5,
-    /// CIFAR-style ResNet-18 (BasicBlock, [2,2,2,2], 64..512).
+    /// CIFAR-style ResNet-18 (BasicBlock, `[2,2,2,2]`, 64..512).
     Resnet18,
-    /// CIFAR ResNet-20 of He et al. (BasicBlock, [3,3,3], 16..64).
+    /// CIFAR ResNet-20 of He et al. (BasicBlock, `[3,3,3]`, 16..64).
     Resnet20,
-    /// CIFAR-style ResNet-34 (BasicBlock, [3,4,6,3]).
+    /// CIFAR-style ResNet-34 (BasicBlock, `[3,4,6,3]`).
     Resnet34,
-    /// CIFAR-style ResNet-50 (Bottleneck, [3,4,6,3]).
+    /// CIFAR-style ResNet-50 (Bottleneck, `[3,4,6,3]`).
     Resnet50,
-    /// CIFAR-style ResNet-101 (Bottleneck, [3,4,23,3]).
+    /// CIFAR-style ResNet-101 (Bottleneck, `[3,4,23,3]`).
     Resnet101,
     /// VGG-11 with BatchNorm.
     Vgg11,

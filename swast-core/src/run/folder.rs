@@ -6,7 +6,7 @@ use super::lock::RunLock;
 use super::setup::PreparedData;
 use super::state::RunRecord;
 use crate::checkpoint::{self, CheckpointError};
-use crate::config::Config;
+use crate::config::{Config, PluginSchema};
 use crate::coreset::Selector;
 use crate::events::{Event, EventSink, JsonlSink};
 use crate::model::{SwastModel, trainable_params};
@@ -150,7 +150,11 @@ impl RunFolder {
     /// Creates `dir` if needed and clears the temporary files a killed session left. Returns
     /// the folder, and the summary when it already holds this run, finished. A folder holding
     /// another config is refused.
-    pub(super) fn open(dir: &Path, cfg: &Config) -> Result<(Self, Option<Summary>), RunError> {
+    pub(super) fn open(
+        dir: &Path,
+        cfg: &Config,
+        plugins: &[PluginSchema],
+    ) -> Result<(Self, Option<Summary>), RunError> {
         let resolved = cfg.to_toml();
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let lock = RunLock::acquire(dir)?;
@@ -170,7 +174,11 @@ impl RunFolder {
         };
         if f.config.exists() {
             let existing = std::fs::read_to_string(&f.config).map_err(io_err(&f.config))?;
-            if existing != f.resolved {
+            // the same text, or (written by another version, keys in another order) the
+            // same values
+            let same = existing == f.resolved
+                || Config::parse(&existing, &[], plugins).is_ok_and(|old| old == *cfg);
+            if !same {
                 return Err(RunError::DifferentRun {
                     dir: dir.to_path_buf(),
                 });

@@ -1,6 +1,9 @@
 //! One run, end to end: Algorithm 1 of the SWaST paper with its baselines switched in by the
 //! config (dense, coreset-only, pruning-only, SWaST-trim, SWaST-cut).
 //!
+//! `swast-cli/examples/library_run.rs` drives a SWaST-cut run from library code with its own
+//! [`EventSink`].
+//!
 //! - [`setup`]: the pluggable parts, the data, the trainer;
 //! - [`round`]: when to select, how much, one selection round (and the outputs SWaST-cut
 //!   stores for state preservation);
@@ -47,8 +50,9 @@ pub fn run(
     sink: &mut dyn EventSink,
     parts: &dyn Components,
 ) -> Result<Summary, RunError> {
-    cfg.validate()?;
-    let (folder, finished) = RunFolder::open(dir, cfg)?;
+    let plugins = parts.plugins();
+    let cfg = &cfg.clone().resolve(&plugins)?;
+    let (folder, finished) = RunFolder::open(dir, cfg, &plugins)?;
     if let Some(summary) = finished {
         return Ok(summary);
     }

@@ -3,7 +3,7 @@
 use super::error::{RunError, io_err};
 use super::files;
 use super::round::{budget_of, schedule_of, selects};
-use crate::config::{Augment, Config, Method};
+use crate::config::{Augment, Config, Method, PluginSchema};
 use crate::coreset::{SelectError, Selector};
 use crate::prune::{PruneError, PruneScheme, Scope};
 use crate::train::Trainer;
@@ -18,6 +18,10 @@ pub trait Components {
     fn pruner(&self, cfg: &Config, scope: Scope) -> Result<PruneScheme, PruneError>;
     /// The selector `cfg.coreset` asks for.
     fn selector(&self, cfg: &Config) -> Result<Box<dyn Selector>, SelectError>;
+    /// The config keys the pluggable parts add, and their checks ([`Config::resolve`]).
+    fn plugins(&self) -> Vec<PluginSchema> {
+        Vec::new()
+    }
 }
 
 /// No pluggable parts: only `method = "dense"` can run.
@@ -191,7 +195,7 @@ pub fn load_run(
 ) -> Result<(Config, Trainer, PreparedData), RunError> {
     let config_path = dir.join(files::CONFIG);
     let text = std::fs::read_to_string(&config_path).map_err(io_err(&config_path))?;
-    let cfg = Config::from_toml_str(&text)?;
+    let cfg = Config::parse(&text, &[], &parts.plugins())?;
     let data = prepare_data(&cfg)?;
     let mut trainer = build_trainer(&cfg, &data, device, parts)?;
     trainer.load_checkpoint(&dir.join(files::CHECKPOINT))?;

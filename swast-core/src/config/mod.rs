@@ -1,6 +1,11 @@
 //! The run configuration: TOML with a default for every key, `--set key=value` overrides,
 //! unknown keys rejected with the closest valid key, and every value validated at load.
 
+mod keys;
+mod plugin;
+
+pub use plugin::{PluginSchema, PluginTable, plugin_settings};
+
 use crate::model::ModelConfig;
 use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
@@ -83,34 +88,14 @@ impl Default for DataConfig {
     }
 }
 
-/// Coreset selectors by config name (used from the coreset issue on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum SelectorName {
-    El2n,
-    Grand,
-    Forgetting,
-    #[default]
-    Gradmatch,
-    GradmatchPb,
-    Craig,
-    Glister,
-    Moderate,
-    Ccs,
-    Kcenter,
-    Herding,
-    Uncertainty,
-    Random,
-    Uniform,
-}
-
-/// The `[coreset]` table.
+/// The `[coreset]` table: the keys every selector shares. The selector crates add their own
+/// keys ([`PluginSchema`]); they stay in `options` until the selector reads them into its
+/// typed settings ([`plugin_settings`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct CoresetConfig {
-    /// Selector.
-    pub selector: SelectorName,
+    /// Selector (a name a selector crate offers, e.g. `gradmatch`).
+    pub selector: String,
     /// Kept fraction of the training set, in `(0, 1]`.
     pub fraction: f64,
     /// Epochs between selections `R`.
@@ -119,95 +104,38 @@ pub struct CoresetConfig {
     pub weighted: bool,
     /// Full-data warm-up epochs before the first selection; -1 = `ceil(T·fraction/2)`.
     pub warmup: i64,
-    /// Score-based selectors pick per class with budgets proportional to class sizes.
-    pub per_class: bool,
-    /// Share of the highest-scoring samples skipped (score-based selectors, CCS's hard cut).
-    pub offset: f64,
-    /// Share of training after which EL2N keeps the lowest scores (SWaST's switch).
-    pub el2n_switch: f64,
-    /// Uncertainty measure: entropy | least-confidence | margin.
-    pub uncertainty: String,
-    /// GradMatch's ridge λ on the weights.
-    pub lambda: f64,
-    /// GradMatch-PB mini-batch size.
-    pub pb_batch: usize,
     /// Selection schedule: literal (Algorithm 1) | cords (GradMatch's warm start).
     pub schedule: crate::schedule::ScheduleKind,
-    /// Which last-layer gradient GradMatch matches per class: `class-row` (the class's own
-    /// row of the classifier's gradient, as CORDS' `PerClassPerGradient`) or `full` (all
-    /// K·(F+1) entries).
-    pub gradmatch_gradient: GradmatchGradient,
-}
-
-/// GradMatch's per-class gradient (see [`CoresetConfig::gradmatch_gradient`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum GradmatchGradient {
-    /// The class's own row `e_c·[h; 1]` (CORDS' per-class setting).
-    #[default]
-    ClassRow,
-    /// The whole last-layer gradient `e ⊗ [h; 1]`.
-    Full,
+    /// The selector crates' keys (`coreset.lambda`, …), as TOML until they are read.
+    #[serde(flatten)]
+    pub options: toml::Table,
 }
 
 impl Default for CoresetConfig {
     fn default() -> Self {
         Self {
-            selector: SelectorName::Gradmatch,
+            selector: "gradmatch".into(),
             fraction: 0.1,
             interval: 20,
             weighted: false,
             warmup: -1,
-            per_class: true,
-            offset: 0.0,
-            el2n_switch: 0.5,
-            uncertainty: "entropy".into(),
-            lambda: 0.5,
-            pb_batch: 32,
             schedule: crate::schedule::ScheduleKind::Literal,
-            gradmatch_gradient: GradmatchGradient::ClassRow,
+            options: toml::Table::new(),
         }
     }
 }
 
-/// Pruners by config name (used from the pruning issue on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
-pub enum PrunerName {
-    #[default]
-    Rigl,
-    Random,
-    Magnitude,
-    Gmp,
-    Snip,
-    Probmask,
-    ChannelL1,
-}
-
-/// Layer-wise sparsity distributions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum Distribution {
-    Uniform,
-    Er,
-    #[default]
-    Erk,
-}
-
-/// The `[prune]` table.
+/// The `[prune]` table: the keys every pruner shares (method, sparsity targets, the
+/// schedule's clock and times). The pruner crates add their own keys ([`PluginSchema`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct PruneConfig {
-    /// Pruner.
-    pub method: PrunerName,
+    /// Pruner (a name a pruner crate offers, e.g. `rigl`).
+    pub method: String,
     /// Backbone sparsity (share of zero weights), in `[0, 1)`.
     pub sparsity: f64,
     /// Classifier sparsity, in `[0, 1)`.
     pub classifier_sparsity: f64,
-    /// Layer-wise distribution.
-    pub distribution: Distribution,
     /// The clock of the pruning schedule (ΔT, `begin`, `end`): `epoch` (epoch progress, the
     /// default) or `step` (optimizer steps, the reading before issue 12).
     pub clock: crate::schedule::Clock,
@@ -215,58 +143,27 @@ pub struct PruneConfig {
     pub interval_epochs: f64,
     /// Steps between mask updates ΔT on the step clock (RigL, GMP).
     pub interval: u64,
-    /// RigL's initial update fraction α (cosine-decayed to 0 at `end`).
-    pub drop_fraction: f64,
     /// Share of the run (on `clock`) when pruning starts (one-shot magnitude time, GMP t₁).
     pub begin: f64,
     /// Share of the run (on `clock`) when mask updates stop (RigL T_end, GMP t₂).
     pub end: f64,
-    /// Rank magnitudes / saliencies across all layers of a role (global) instead of per layer.
-    pub global: bool,
-    /// Sparse-aware initialisation for masks drawn at step 0 (RigL, random): kept weights are
-    /// scaled by `1/√density` so each unit's input variance matches the dense network's.
-    pub scale_init: bool,
-    /// ProbMask: learning rate of the keep probabilities (Adam).
-    pub score_lr: f64,
-    /// ProbMask: Gumbel-sigmoid temperature at the start, annealed exponentially …
-    pub temperature_start: f64,
-    /// … to this value at `end`.
-    pub temperature_end: f64,
+    /// The pruner crates' keys (`prune.distribution`, …), as TOML until they are read.
+    #[serde(flatten)]
+    pub options: toml::Table,
 }
 
 impl Default for PruneConfig {
     fn default() -> Self {
         Self {
-            method: PrunerName::Rigl,
+            method: "rigl".into(),
             sparsity: 0.5,
             classifier_sparsity: 0.9,
-            distribution: Distribution::Erk,
             clock: crate::schedule::Clock::Epoch,
             interval_epochs: 0.5,
             interval: 100,
-            drop_fraction: 0.3,
             begin: 0.0,
             end: 0.75,
-            global: false,
-            scale_init: true,
-            score_lr: 0.1,
-            temperature_start: 1.0,
-            temperature_end: 0.05,
-        }
-    }
-}
-
-impl PrunerName {
-    /// Config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PrunerName::Rigl => "rigl",
-            PrunerName::Random => "random",
-            PrunerName::Magnitude => "magnitude",
-            PrunerName::Gmp => "gmp",
-            PrunerName::Snip => "snip",
-            PrunerName::Probmask => "probmask",
-            PrunerName::ChannelL1 => "channel-l1",
+            options: toml::Table::new(),
         }
     }
 }
@@ -377,29 +274,9 @@ impl Default for Config {
 #[error("config error: {0}")]
 pub struct ConfigError(pub String);
 
-/// The dotted key a typed deserialization of `table` fails on: the table is written back as
-/// TOML text and parsed from there, where the error carries a span, and the span's line
-/// (with its `[section]`) names the key.
-fn key_of_error(table: &toml::Table) -> Option<String> {
-    let text = toml::to_string(table).ok()?;
-    let span = toml::from_str::<Config>(&text).err()?.span()?;
-    let upto = &text[..span.start.min(text.len())];
-    let line = text[upto.rfind('\n').map_or(0, |i| i + 1)..]
-        .lines()
-        .next()?;
-    let key = line.split('=').next()?.trim().trim_matches('"');
-    let section = upto
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
-    Some(match section {
-        Some(s) if !key.is_empty() && !line.starts_with('[') => format!("{s}.{key}"),
-        _ => key.to_string(),
-    })
-}
-
-fn fraction_in(
+/// Checks that `key`'s value `v` lies in the interval from `lo` to `hi` (open or closed at
+/// each end), with the message every fraction key uses.
+pub fn fraction_in(
     key: &str,
     v: f64,
     lo_open: bool,
@@ -520,7 +397,7 @@ impl Config {
         Ok(())
     }
 
-    /// The `[prune]` schedule and ProbMask keys.
+    /// The `[prune]` schedule.
     fn check_prune_schedule(&self) -> Result<(), ConfigError> {
         if self.prune.interval == 0 {
             return Err(ConfigError("prune.interval must be at least 1 step".into()));
@@ -539,14 +416,6 @@ impl Config {
                 self.prune.interval
             )));
         }
-        fraction_in(
-            "prune.drop_fraction",
-            self.prune.drop_fraction,
-            true,
-            0.0,
-            1.0,
-            false,
-        )?;
         fraction_in("prune.begin", self.prune.begin, false, 0.0, 1.0, false)?;
         fraction_in("prune.end", self.prune.end, true, 0.0, 1.0, false)?;
         if self.prune.begin >= self.prune.end {
@@ -555,51 +424,11 @@ impl Config {
                 self.prune.begin, self.prune.end
             )));
         }
-        if !(self.prune.score_lr.is_finite() && self.prune.score_lr > 0.0) {
-            return Err(ConfigError(format!(
-                "prune.score_lr must be a positive number, got {}",
-                self.prune.score_lr
-            )));
-        }
-        for (k, v) in [
-            ("prune.temperature_start", self.prune.temperature_start),
-            ("prune.temperature_end", self.prune.temperature_end),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(ConfigError(format!(
-                    "{k} must be a positive number, got {v}"
-                )));
-            }
-        }
         Ok(())
     }
 
-    /// The `[coreset]` selector keys.
+    /// The `[coreset]` schedule.
     fn check_coreset(&self) -> Result<(), ConfigError> {
-        if !["entropy", "least-confidence", "margin"].contains(&self.coreset.uncertainty.as_str()) {
-            return Err(ConfigError(format!(
-                "coreset.uncertainty must be entropy, least-confidence or margin, got `{}`",
-                self.coreset.uncertainty
-            )));
-        }
-        fraction_in("coreset.offset", self.coreset.offset, false, 0.0, 1.0, true)?;
-        fraction_in(
-            "coreset.el2n_switch",
-            self.coreset.el2n_switch,
-            false,
-            0.0,
-            1.0,
-            false,
-        )?;
-        if !(self.coreset.lambda.is_finite() && self.coreset.lambda >= 0.0) {
-            return Err(ConfigError(format!(
-                "coreset.lambda must be a non-negative number, got {}",
-                self.coreset.lambda
-            )));
-        }
-        if self.coreset.pb_batch == 0 {
-            return Err(ConfigError("coreset.pb_batch must be at least 1".into()));
-        }
         if self.coreset.warmup < -1 {
             return Err(ConfigError(format!(
                 "coreset.warmup must be -1 (automatic) or a number of epochs, got {}",
@@ -614,13 +443,26 @@ impl Config {
         Ok(())
     }
 
-    /// Parses TOML text (keys not given take their defaults), then validates.
+    /// Parses TOML text with core's keys only (keys not given take their defaults), then
+    /// validates. A key a plug-in adds is unknown here: read such configs with
+    /// [`Config::parse`] and the plug-ins of the build.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
-        Self::from_toml_with_overrides(text, &[])
+        Self::parse(text, &[], &[])
     }
 
-    /// Parses TOML text, applies `key=value` overrides in order, then validates.
+    /// [`Config::from_toml_str`] with `key=value` overrides applied in order.
     pub fn from_toml_with_overrides(text: &str, sets: &[String]) -> Result<Self, ConfigError> {
+        Self::parse(text, sets, &[])
+    }
+
+    /// Parses TOML text, applies `key=value` overrides in order, then resolves the plug-ins'
+    /// keys and validates everything ([`Config::resolve`]). Unknown keys, core's or a
+    /// plug-in's, are one error naming the closest valid key.
+    pub fn parse(
+        text: &str,
+        sets: &[String],
+        plugins: &[PluginSchema],
+    ) -> Result<Self, ConfigError> {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             let line = e
                 .span()
@@ -631,23 +473,23 @@ impl Config {
                 e.message()
             ))
         })?;
-        let valid = valid_keys();
-        check_keys(&table, "", &valid)?;
+        let valid = keys::valid_keys(plugins);
+        keys::check_keys(&table, "", &valid)?;
         for s in sets {
-            apply_set(&mut table, s, &valid)?;
+            keys::apply_set(&mut table, s, &valid)?;
         }
         let cfg: Config =
             toml::Value::Table(table.clone())
                 .try_into()
                 .map_err(|e: toml::de::Error| {
-                    let key = key_of_error(&table).map_or(String::new(), |k| format!("`{k}`: "));
+                    let key =
+                        keys::key_of_error(&table).map_or(String::new(), |k| format!("`{k}`: "));
                     ConfigError(format!(
                         "{key}{}; give it a value of that type (see configs/ for examples)",
                         e.message()
                     ))
                 })?;
-        cfg.validate()?;
-        Ok(cfg)
+        cfg.resolve(plugins)
     }
 
     /// The resolved config as TOML (every key, defaults included).
@@ -668,120 +510,6 @@ impl Config {
         }
         format!("{:08x}", h >> 32)
     }
-}
-
-/// Every dotted key of the config, with whether it is a table.
-fn valid_keys() -> Vec<(String, bool)> {
-    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<(String, bool)>) {
-        for (k, v) in t {
-            let key = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}.{k}")
-            };
-            if let toml::Value::Table(sub) = v {
-                out.push((key.clone(), true));
-                walk(&key, sub, out);
-            } else {
-                out.push((key, false));
-            }
-        }
-    }
-    let table = toml::Table::try_from(Config::default()).expect("default config serializes");
-    let mut out = Vec::new();
-    walk("", &table, &mut out);
-    out
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-fn unknown_key(key: &str, valid: &[(String, bool)]) -> ConfigError {
-    let best = valid
-        .iter()
-        .filter(|(_, table)| !table)
-        .min_by_key(|(k, _)| {
-            // prefer keys in the same table, then the smallest edit distance
-            let same_table = k.rsplit_once('.').map(|x| x.0) == key.rsplit_once('.').map(|x| x.0);
-            (edit_distance(key, k), usize::from(!same_table))
-        })
-        .map(|(k, _)| k.as_str())
-        .unwrap_or("name");
-    ConfigError(format!("unknown key `{key}`; did you mean `{best}`?"))
-}
-
-fn check_keys(t: &toml::Table, prefix: &str, valid: &[(String, bool)]) -> Result<(), ConfigError> {
-    for (k, v) in t {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match valid.iter().find(|(vk, _)| *vk == key) {
-            None => return Err(unknown_key(&key, valid)),
-            Some((_, true)) => match v {
-                toml::Value::Table(sub) => check_keys(sub, &key, valid)?,
-                _ => return Err(ConfigError(format!("`{key}` must be a table ([{key}])"))),
-            },
-            Some((_, false)) => {
-                if v.is_table() {
-                    return Err(ConfigError(format!("`{key}` is a value, not a table")));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Applies one `key=value` override; the value is parsed as TOML (`3`, `0.1`, `true`,
-/// `[1, 2]`, `"x"`), or taken as a plain string when it is not valid TOML.
-fn apply_set(
-    table: &mut toml::Table,
-    set: &str,
-    valid: &[(String, bool)],
-) -> Result<(), ConfigError> {
-    let (key, raw) = set
-        .split_once('=')
-        .ok_or_else(|| ConfigError(format!("--set expects key=value, got `{set}`")))?;
-    let key = key.trim();
-    match valid.iter().find(|(k, _)| k == key) {
-        None => return Err(unknown_key(key, valid)),
-        Some((_, true)) => {
-            return Err(ConfigError(format!(
-                "`{key}` is a table; set one of its keys, e.g. `{key}.<key>=...`"
-            )));
-        }
-        Some(_) => {}
-    }
-    let raw = raw.trim();
-    let value = format!("v = {raw}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
-    let mut parts: Vec<&str> = key.split('.').collect();
-    let last = parts.pop().expect("non-empty key");
-    let mut cur = table;
-    for p in parts {
-        cur = cur
-            .entry(p.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-            .as_table_mut()
-            .ok_or_else(|| ConfigError(format!("`{p}` must be a table")))?;
-    }
-    cur.insert(last.to_string(), value);
-    Ok(())
 }
 
 #[cfg(test)]
@@ -832,8 +560,110 @@ distribution = "erk"
 mode = "complete"
 lambda = 0.1
 "#;
-        let c = Config::from_toml_str(text).unwrap();
+        let c = Config::parse(text, &[], &[TEST_PRUNE]).unwrap();
         assert_eq!(c.data.dir, "data/mnist");
+        assert_eq!(c.prune.options["distribution"].as_str(), Some("erk"));
+        // without the plug-in that adds it, its key is unknown
+        let e = Config::from_toml_str(text).unwrap_err();
+        assert!(e.to_string().contains("`prune.distribution`"), "{e}");
+    }
+
+    /// A plug-in's settings, as a pruner crate would declare them.
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[serde(default, deny_unknown_fields)]
+    struct TestPrune {
+        distribution: String,
+        drop_fraction: f64,
+        steps: u32,
+    }
+
+    impl Default for TestPrune {
+        fn default() -> Self {
+            Self {
+                distribution: "erk".into(),
+                drop_fraction: 0.3,
+                steps: 4,
+            }
+        }
+    }
+
+    const TEST_PRUNE: PluginSchema = PluginSchema {
+        table: PluginTable::Prune,
+        methods: || vec!["rigl", "gmp"],
+        defaults: || toml::Table::try_from(TestPrune::default()).unwrap(),
+        check: |cfg| {
+            let s: TestPrune = plugin_settings(PluginTable::Prune, &cfg.prune.options)?;
+            fraction_in(
+                "prune.drop_fraction",
+                s.drop_fraction,
+                true,
+                0.0,
+                1.0,
+                false,
+            )
+        },
+    };
+
+    #[test]
+    fn plugin_keys_resolve_to_one_canonical_text_whatever_order_they_come_in() {
+        let a = Config::parse(
+            "[prune]\nsteps = 7\ndistribution = \"er\"\n",
+            &[],
+            &[TEST_PRUNE],
+        )
+        .unwrap();
+        let b = Config::parse(
+            "",
+            &["prune.distribution=er".into(), "prune.steps=7".into()],
+            &[TEST_PRUNE],
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_toml(), b.to_toml());
+        // every plug-in key is written, defaults included, in the plug-in's order
+        let keys: Vec<&String> = a.prune.options.keys().collect();
+        assert_eq!(keys, ["distribution", "drop_fraction", "steps"]);
+        // and the resolved text reads back to the same config
+        assert_eq!(Config::parse(&a.to_toml(), &[], &[TEST_PRUNE]).unwrap(), a);
+        // a config built in code resolves the same way
+        let mut c = Config::default();
+        c.prune.options.insert("steps".into(), 7.into());
+        c.prune.options.insert("distribution".into(), "er".into());
+        assert_eq!(c.resolve(&[TEST_PRUNE]).unwrap(), a);
+    }
+
+    #[test]
+    fn plugin_keys_get_the_same_one_line_errors_as_core_keys() {
+        let bad = |set: &str, want: &[&str]| {
+            let e = Config::parse("", &[set.into()], &[TEST_PRUNE]).unwrap_err();
+            let m = e.to_string();
+            assert!(want.iter().all(|w| m.contains(w)), "{set}: {m}");
+            assert_eq!(m.lines().count(), 1, "{m}");
+        };
+        bad(
+            "prune.drop_fractoin=0.2",
+            &["unknown key `prune.drop_fractoin`", "`prune.drop_fraction`"],
+        );
+        bad(
+            "prune.drop_fraction=2",
+            &[
+                "prune.drop_fraction must be in (0, 1]",
+                "--set prune.drop_fraction=VALUE",
+            ],
+        );
+        bad("prune.steps=many", &["`prune.steps`", "invalid type"]);
+        bad(
+            "prune.method=snip",
+            &["prune.method `snip`", "choose one of: rigl, gmp"],
+        );
+        // a key set in code that no plug-in declares
+        let mut c = Config::default();
+        c.prune.options.insert("stesp".into(), 1.into());
+        let e = c.resolve(&[TEST_PRUNE]).unwrap_err().to_string();
+        assert!(
+            e.contains("`prune.stesp`") && e.contains("`prune.steps`"),
+            "{e}"
+        );
     }
 
     #[test]

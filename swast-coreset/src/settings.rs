@@ -1,0 +1,82 @@
+//! The keys swast-coreset adds to `[coreset]`, read once into typed settings, and the
+//! selectors it offers under `coreset.selector`.
+
+use crate::scores::Uncertainty as Measure;
+use serde::{Deserialize, Serialize};
+use swast_core::config::{Config, ConfigError, PluginSchema, PluginTable, fraction_in};
+
+/// GradMatch's per-class gradient (`coreset.gradmatch_gradient`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum GradmatchGradient {
+    /// The class's own row `e_c·[h; 1]` (CORDS' per-class setting).
+    #[default]
+    ClassRow,
+    /// The whole last-layer gradient `e ⊗ [h; 1]`.
+    Full,
+}
+
+/// swast-coreset's keys of the `[coreset]` table (the shared ones — selector, fraction,
+/// interval, weighted, warm-up, schedule — are swast-core's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoresetSettings {
+    /// Score-based selectors pick per class with budgets proportional to class sizes.
+    pub per_class: bool,
+    /// Share of the highest-scoring samples skipped (score-based selectors, CCS's hard cut).
+    pub offset: f64,
+    /// Share of training after which EL2N keeps the lowest scores (SWaST's switch).
+    pub el2n_switch: f64,
+    /// Uncertainty measure: entropy | least-confidence | margin.
+    pub uncertainty: Measure,
+    /// GradMatch's ridge λ on the weights.
+    pub lambda: f64,
+    /// GradMatch-PB mini-batch size.
+    pub pb_batch: usize,
+    /// Which last-layer gradient GradMatch matches per class: `class-row` (the class's own
+    /// row of the classifier's gradient, as CORDS' `PerClassPerGradient`) or `full` (all
+    /// K·(F+1) entries).
+    pub gradmatch_gradient: GradmatchGradient,
+}
+
+impl Default for CoresetSettings {
+    fn default() -> Self {
+        Self {
+            per_class: true,
+            offset: 0.0,
+            el2n_switch: 0.5,
+            uncertainty: Measure::Entropy,
+            lambda: 0.5,
+            pb_batch: 32,
+            gradmatch_gradient: GradmatchGradient::ClassRow,
+        }
+    }
+}
+
+impl CoresetSettings {
+    /// Reads and checks swast-coreset's keys of a `[coreset]` table's plug-in keys (those not
+    /// given take their defaults).
+    pub fn from_options(options: &toml::Table) -> Result<Self, ConfigError> {
+        let s: Self = swast_core::config::plugin_settings(PluginTable::Coreset, options)?;
+        fraction_in("coreset.offset", s.offset, false, 0.0, 1.0, true)?;
+        fraction_in("coreset.el2n_switch", s.el2n_switch, false, 0.0, 1.0, false)?;
+        if !(s.lambda.is_finite() && s.lambda >= 0.0) {
+            return Err(ConfigError(format!(
+                "coreset.lambda must be a non-negative number, got {}",
+                s.lambda
+            )));
+        }
+        if s.pb_batch == 0 {
+            return Err(ConfigError("coreset.pb_batch must be at least 1".into()));
+        }
+        Ok(s)
+    }
+}
+
+/// swast-coreset's part of the config: its selectors and keys.
+pub const SCHEMA: PluginSchema = PluginSchema {
+    table: PluginTable::Coreset,
+    methods: crate::selector_names,
+    defaults: || toml::Table::try_from(CoresetSettings::default()).expect("defaults serialize"),
+    check: |cfg: &Config| CoresetSettings::from_options(&cfg.coreset.options).map(|_| ()),
+};
