@@ -31,6 +31,7 @@ pub fn load_config(text: &str, sets: &[String]) -> Result<Config, ConfigError> {
     Config::parse(text, sets, &PLUGINS)
 }
 
+pub mod plot;
 pub mod report;
 pub mod runge;
 

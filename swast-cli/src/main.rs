@@ -139,55 +139,72 @@ fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     .clone()
 }
 
-/// Prints progress: a redrawn bar on a terminal, one plain line per epoch otherwise.
+/// Prints progress: a progress bar (indicatif) on a terminal, one plain line per event
+/// otherwise.
 struct PrintSink {
-    tty: bool,
-    done: usize,
-    seconds: f64,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl PrintSink {
     fn new() -> Self {
         Self {
-            tty: std::io::stdout().is_terminal(),
-            done: 0,
-            seconds: 0.0,
+            bar: std::io::stdout().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(1);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "[{bar:24}] epoch {pos}/{len} {msg} ETA {eta}",
+                    )
+                    .expect("a valid template")
+                    .progress_chars("#>-"),
+                );
+                bar
+            }),
+        }
+    }
+
+    /// Prints a line above the bar (or plainly without one).
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => println!("{text}"),
         }
     }
 }
 
 impl EventSink for PrintSink {
     fn emit(&mut self, e: &Event) -> std::io::Result<()> {
-        use std::io::Write;
-        if self.tty
-            && let Event::EpochEnd {
-                epoch,
-                epochs,
-                phase,
-                train_loss,
-                test_accuracy,
-                sparsity,
-                seconds,
-                ..
-            } = e
-        {
-            self.done += 1;
-            self.seconds += seconds;
-            let eta = self.seconds / self.done as f64 * (epochs - epoch) as f64;
-            let filled = epoch * 24 / (*epochs).max(1);
-            let bar: String = (0..24)
-                .map(|i| if i < filled { '#' } else { '-' })
-                .collect();
-            print!(
-                "\r[{bar}] epoch {epoch}/{epochs} {phase:<7} loss {train_loss:.4} test {:5.2}% sparsity {:4.1}% ETA {eta:.0}s   ",
-                100.0 * test_accuracy,
-                100.0 * sparsity
-            );
-            if epoch == epochs {
-                println!();
+        if let Some(bar) = &self.bar {
+            match e {
+                Event::RunStart {
+                    epochs,
+                    start_epoch,
+                    ..
+                } => {
+                    bar.set_length(*epochs as u64);
+                    bar.set_position(*start_epoch as u64);
+                    bar.reset_eta();
+                }
+                Event::EpochEnd {
+                    epoch,
+                    phase,
+                    train_loss,
+                    test_accuracy,
+                    sparsity,
+                    ..
+                } => {
+                    bar.set_position(*epoch as u64);
+                    bar.set_message(format!(
+                        "{phase:<7} loss {train_loss:.4} test {:5.2}% sparsity {:4.1}%",
+                        100.0 * test_accuracy,
+                        100.0 * sparsity
+                    ));
+                    return Ok(());
+                }
+                Event::RunEnd { .. } => bar.finish(),
+                _ => {}
             }
-            return std::io::stdout().flush();
         }
+        let tty = self.bar.is_some();
         match e {
             Event::Selection {
                 round,
@@ -196,7 +213,7 @@ impl EventSink for PrintSink {
                 seconds,
                 noisy_share,
                 ..
-            } if !self.tty => println!(
+            } if !tty => println!(
                 "selection {round} at epoch {epoch}: {size} samples in {seconds:.2}s{}",
                 noisy_share.map_or(String::new(), |n| format!(", {:.1}% noisy", 100.0 * n))
             ),
@@ -205,20 +222,20 @@ impl EventSink for PrintSink {
                 new_fraction,
                 reason,
                 ..
-            } if *reason == swast_core::events::RollbackReason::Diverged => println!(
+            } if *reason == swast_core::events::RollbackReason::Diverged => self.line(format!(
                 "guard: training diverged (NaN or infinite loss or weights): rolled back to epoch {to_epoch}, retrying with fraction {new_fraction:.3}"
-            ),
+            )),
             Event::Rollback {
                 to_epoch,
                 accuracy_before,
                 accuracy_after,
                 new_fraction,
                 ..
-            } => println!(
+            } => self.line(format!(
                 "guard: coreset accuracy fell from {:.1}% to {:.1}%: rolled back to epoch {to_epoch}, retrying with fraction {new_fraction:.3}",
                 100.0 * accuracy_before,
                 100.0 * accuracy_after
-            ),
+            )),
             Event::RunStart {
                 method,
                 epochs,
@@ -227,13 +244,11 @@ impl EventSink for PrintSink {
                 params,
                 ..
             } => {
-                if *start_epoch > 0 {
-                    println!("resuming {method} at epoch {}/{epochs}", start_epoch + 1);
+                self.line(if *start_epoch > 0 {
+                    format!("resuming {method} at epoch {}/{epochs}", start_epoch + 1)
                 } else {
-                    println!(
-                        "{method}: {epochs} epochs on {train_samples} samples, {params} parameters"
-                    );
-                }
+                    format!("{method}: {epochs} epochs on {train_samples} samples, {params} parameters")
+                });
             }
             Event::EpochEnd {
                 epoch,
@@ -368,24 +383,21 @@ fn demo(common: &Common) -> Result<()> {
     }
     std::fs::write(root.join("table.csv"), csv)
         .with_context(|| format!("cannot write {}", root.display()))?;
-    let pts: Vec<(String, f64, f64, f64)> = rows
-        .iter()
-        .map(|s| {
-            (
-                s.method.clone(),
-                s.relative_flops,
-                100.0 * s.test_accuracy,
-                0.0,
-            )
-        })
-        .collect();
-    let svg = swast_cli::report::scatter_svg(
-        "swast run: test accuracy vs relative training FLOPs (embedded MNIST-5k, LeNet-5)",
-        "relative training FLOPs",
-        "test accuracy (%)",
-        &pts,
-    );
-    std::fs::write(root.join("accuracy_vs_flops.svg"), svg)?;
+    let plot = swast_cli::plot::Plot {
+        title: "swast run: test accuracy vs relative training FLOPs".into(),
+        xlabel: "relative training FLOPs".into(),
+        ylabel: "test accuracy (%)".into(),
+        series: rows
+            .iter()
+            .map(|s| swast_cli::plot::Series {
+                label: s.method.clone(),
+                points: vec![(s.relative_flops, 100.0 * s.test_accuracy, 0.0)],
+            })
+            .collect(),
+        style: swast_cli::plot::Style::Scatter,
+    };
+    plot.write(&root.join("accuracy_vs_flops"))
+        .with_context(|| format!("cannot write the plot into {}", root.display()))?;
     println!(
         "\ntable: {}  plot: {}  ({:.0}s)",
         root.join("table.csv").display(),
@@ -566,7 +578,7 @@ fn real_main() -> Result<()> {
                 );
             }
             let rows = swast_cli::report::aggregate(&runs);
-            let md = swast_cli::report::write_report(&rows, &out)?;
+            let md = swast_cli::report::write_report(&rows, &runs, &out)?;
             print!("{md}");
             println!("\nwritten to {}", out.display());
         }

@@ -1,7 +1,9 @@
-//! Tables and plots from run folders: mean ± std over seeds, as Markdown and CSV, and SVG
-//! scatter plots (accuracy against relative FLOPs, sparsity and coreset fraction). Everything
-//! is made from the `summary.json` files, never from in-memory state.
+//! Tables and plots from run folders: mean ± std over seeds, as Markdown and CSV; accuracy
+//! against relative FLOPs, sparsity and coreset fraction, and every run's learning curve, as
+//! SVG and PNG. Everything is made from the run folders' files (`summary.json`,
+//! `metrics.jsonl`), never from in-memory state.
 
+use crate::plot::{Plot, Series, Style};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -172,147 +174,118 @@ pub fn csv(rows: &[Row]) -> String {
     s
 }
 
-fn esc(t: &str) -> String {
-    t.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// Accuracy against `x` of every row, one series per method (mean ± std over seeds).
+fn accuracy_against(rows: &[Row], x: fn(&Row) -> f64, title: &str, xlabel: &str) -> Plot {
+    let mut by_method: BTreeMap<&str, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    for r in rows {
+        by_method.entry(&r.method).or_default().push((
+            x(r),
+            100.0 * r.accuracy.0,
+            100.0 * r.accuracy.1,
+        ));
+    }
+    Plot {
+        title: title.into(),
+        xlabel: xlabel.into(),
+        ylabel: "test accuracy (%)".into(),
+        series: by_method
+            .into_iter()
+            .map(|(m, points)| Series {
+                label: m.into(),
+                points,
+            })
+            .collect(),
+        style: Style::Scatter,
+    }
 }
 
-/// An SVG scatter plot of `(label, x, y, y_err)` points, axes from the data.
-pub fn scatter_svg(
-    title: &str,
-    xlabel: &str,
-    ylabel: &str,
-    pts: &[(String, f64, f64, f64)],
-) -> String {
-    let (w, h, l, r, t, b) = (640.0, 420.0, 70.0, 20.0, 40.0, 60.0);
-    let (mut x0, mut x1, mut y0, mut y1) = (
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for (_, x, y, e) in pts {
-        x0 = x0.min(*x);
-        x1 = x1.max(*x);
-        y0 = y0.min(y - e);
-        y1 = y1.max(y + e);
-    }
-    if !x0.is_finite() {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    let padx = ((x1 - x0) * 0.08).max(0.01);
-    let pady = ((y1 - y0) * 0.1).max(0.005);
-    let (x0, x1, y0, y1) = (x0 - padx, x1 + padx, y0 - pady, y1 + pady);
-    let px = |x: f64| l + (x - x0) / (x1 - x0) * (w - l - r);
-    let py = |y: f64| h - b - (y - y0) / (y1 - y0) * (h - t - b);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n",
-        w / 2.0,
-        esc(title)
-    );
-    let _ = writeln!(
-        s,
-        "<line x1=\"{l}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"black\"/><line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{0}\" stroke=\"black\"/>",
-        h - b,
-        w - r
-    );
-    for i in 0..=4 {
-        let fx = x0 + (x1 - x0) * i as f64 / 4.0;
-        let fy = y0 + (y1 - y0) * i as f64 / 4.0;
-        let _ = writeln!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{:.3}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.3}</text>",
-            px(fx),
-            h - b + 18.0,
-            fx,
-            l - 6.0,
-            py(fy) + 4.0,
-            fy
-        );
-    }
-    let _ = writeln!(
-        s,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text transform=\"translate(16,{:.1}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
-        (l + w - r) / 2.0,
-        h - 18.0,
-        esc(xlabel),
-        (t + h - b) / 2.0,
-        esc(ylabel)
-    );
-    let colors = [
-        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-    ];
-    for (i, (label, x, y, e)) in pts.iter().enumerate() {
-        let c = colors[i % colors.len()];
-        if *e > 0.0 {
-            let _ = writeln!(
-                s,
-                "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{c}\"/>",
-                px(*x),
-                py(y - e),
-                py(y + e)
-            );
+/// `(epoch, test accuracy %)` of every `epoch_end` in a run folder's `metrics.jsonl` (empty
+/// when there is none), the last line of an epoch winning (a resumed or rolled-back run logs
+/// an epoch again).
+pub fn learning_curve(dir: &Path) -> Vec<(f64, f64, f64)> {
+    let Ok(text) = std::fs::read_to_string(dir.join(swast_core::run::files::METRICS)) else {
+        return Vec::new();
+    };
+    let mut by_epoch = BTreeMap::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v["event"] == "epoch_end"
+            && let (Some(e), Some(a)) = (v["epoch"].as_u64(), v["test_accuracy"].as_f64())
+        {
+            by_epoch.insert(e, 100.0 * a);
         }
-        let _ = writeln!(
-            s,
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"5\" fill=\"{c}\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"{c}\">{}</text>",
-            px(*x),
-            py(*y),
-            px(*x) + 8.0,
-            py(*y) - 6.0,
-            esc(label)
-        );
     }
-    s.push_str("</svg>\n");
-    s
+    by_epoch
+        .into_iter()
+        .map(|(e, a)| (e as f64, a, 0.0))
+        .collect()
 }
 
-/// Writes `report.md`, `report.csv` and the three plots into `out`; returns the Markdown.
-pub fn write_report(rows: &[Row], out: &Path) -> std::io::Result<String> {
+/// Test accuracy per epoch, one line per run folder.
+pub fn learning_curves(runs: &[(PathBuf, Summary)]) -> Plot {
+    Plot {
+        title: "Test accuracy per epoch".into(),
+        xlabel: "epoch".into(),
+        ylabel: "test accuracy (%)".into(),
+        series: runs
+            .iter()
+            .map(|(dir, s)| Series {
+                label: format!("{} {}", s.method, run_name(dir)),
+                points: learning_curve(dir),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect(),
+        style: Style::Lines,
+    }
+}
+
+/// `setting/seed-N` of a run folder (its last two path components).
+fn run_name(dir: &Path) -> String {
+    let parts: Vec<String> = dir
+        .components()
+        .rev()
+        .take(2)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join("/")
+}
+
+/// Writes `report.md`, `report.csv`, and as SVG and PNG: accuracy against relative FLOPs,
+/// sparsity and coreset fraction (one series per method), and the learning curve of every run.
+/// Returns the Markdown.
+pub fn write_report(
+    rows: &[Row],
+    runs: &[(PathBuf, Summary)],
+    out: &Path,
+) -> std::io::Result<String> {
     std::fs::create_dir_all(out)?;
     let md = markdown(rows);
     std::fs::write(out.join("report.md"), &md)?;
     std::fs::write(out.join("report.csv"), csv(rows))?;
-    let pts = |x: fn(&Row) -> f64| -> Vec<(String, f64, f64, f64)> {
-        rows.iter()
-            .map(|r| {
-                (
-                    format!("{} {}", r.method, r.setting),
-                    x(r),
-                    100.0 * r.accuracy.0,
-                    100.0 * r.accuracy.1,
-                )
-            })
-            .collect()
-    };
-    std::fs::write(
-        out.join("accuracy_vs_flops.svg"),
-        scatter_svg(
-            "Test accuracy vs relative training FLOPs",
-            "relative FLOPs",
-            "test accuracy (%)",
-            &pts(|r| r.relative_flops.0),
-        ),
-    )?;
-    std::fs::write(
-        out.join("accuracy_vs_sparsity.svg"),
-        scatter_svg(
-            "Test accuracy vs sparsity",
-            "final sparsity",
-            "test accuracy (%)",
-            &pts(|r| r.sparsity),
-        ),
-    )?;
-    std::fs::write(
-        out.join("accuracy_vs_coreset.svg"),
-        scatter_svg(
-            "Test accuracy vs coreset fraction",
-            "coreset fraction",
-            "test accuracy (%)",
-            &pts(|r| r.coreset_fraction),
-        ),
-    )?;
+    accuracy_against(
+        rows,
+        |r| r.relative_flops.0,
+        "Test accuracy vs relative training FLOPs",
+        "relative training FLOPs",
+    )
+    .write(&out.join("accuracy_vs_flops"))?;
+    accuracy_against(
+        rows,
+        |r| r.sparsity,
+        "Test accuracy vs sparsity",
+        "final sparsity",
+    )
+    .write(&out.join("accuracy_vs_sparsity"))?;
+    accuracy_against(
+        rows,
+        |r| r.coreset_fraction,
+        "Test accuracy vs coreset fraction",
+        "coreset fraction",
+    )
+    .write(&out.join("accuracy_vs_coreset"))?;
+    learning_curves(runs).write(&out.join("learning_curves"))?;
     Ok(md)
 }
 
@@ -330,15 +303,20 @@ mod tests {
     }
 
     #[test]
-    fn svg_is_well_formed_and_escapes_labels() {
-        let s = scatter_svg(
-            "t",
-            "x",
-            "y",
-            &[("a<b".into(), 0.1, 90.0, 1.0), ("c".into(), 1.0, 95.0, 0.0)],
-        );
-        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
-        assert!(s.contains("a&lt;b"));
-        assert_eq!(s.matches("<circle").count(), 2);
+    fn learning_curves_keep_the_last_line_of_each_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("cut-1234").join("seed-0");
+        std::fs::create_dir_all(&run).unwrap();
+        let lines = [
+            r#"{"event":"epoch_end","epoch":1,"test_accuracy":0.5}"#,
+            r#"{"event":"selection","round":1}"#,
+            r#"{"event":"epoch_end","epoch":2,"test_accuracy":0.6}"#,
+            r#"{"event":"epoch_end","epoch":2,"test_accuracy":0.7}"#,
+            "not json",
+        ];
+        std::fs::write(run.join("metrics.jsonl"), lines.join("\n")).unwrap();
+        assert_eq!(learning_curve(&run), [(1.0, 50.0, 0.0), (2.0, 70.0, 0.0)]);
+        assert_eq!(run_name(&run), "cut-1234/seed-0");
+        assert!(learning_curve(dir.path()).is_empty());
     }
 }

@@ -239,6 +239,9 @@ fn run_compares_the_methods_and_report_aggregates_them() {
         "accuracy_vs_flops.svg",
         "accuracy_vs_sparsity.svg",
         "accuracy_vs_coreset.svg",
+        "accuracy_vs_flops.png",
+        "learning_curves.svg",
+        "learning_curves.png",
     ] {
         assert!(t.path().join("rep").join(f).is_file(), "{f}");
     }

@@ -53,22 +53,7 @@ fn coreset_only_runs_for_every_selector() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp_dir = tempfile::tempdir().unwrap();
     let tmp = tmp_dir.path().to_path_buf();
-    for sel in [
-        "el2n",
-        "grand",
-        "forgetting",
-        "gradmatch",
-        "gradmatch-pb",
-        "craig",
-        "glister",
-        "moderate",
-        "ccs",
-        "kcenter",
-        "herding",
-        "uncertainty",
-        "random",
-        "uniform",
-    ] {
+    for sel in swast_coreset::selector_names() {
         let c = cfg(&base(sel));
         let dir = tmp.join(sel);
         let mut ev = VecSink::default();

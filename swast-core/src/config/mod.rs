@@ -301,16 +301,7 @@ pub fn fraction_in(
 impl Config {
     /// Checks every value; the error names the key, the rule and how to fix it.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.check().map_err(|ConfigError(m)| {
-            let key = m.split_whitespace().next().unwrap_or_default();
-            let key = key.trim_matches('`');
-            let fix = if key == "name" || key.contains('.') {
-                format!("; change `{key}` in the config file or pass --set {key}=VALUE")
-            } else {
-                "; see configs/ for valid examples".to_string()
-            };
-            ConfigError(m + &fix)
-        })
+        self.check().map_err(|ConfigError(m)| plugin::append_fix(m))
     }
 
     fn check(&self) -> Result<(), ConfigError> {

@@ -178,6 +178,11 @@ pub(super) fn with_fix(ConfigError(m): ConfigError) -> ConfigError {
     if m.contains("; ") {
         return ConfigError(m);
     }
+    append_fix(m)
+}
+
+/// Appends how to change the key the message `m` starts with.
+pub(super) fn append_fix(m: String) -> ConfigError {
     let key = m.split_whitespace().next().unwrap_or_default();
     let key = key.trim_matches('`');
     let fix = if key == "name" || key.contains('.') {
