@@ -35,7 +35,7 @@ use crate::model::trainable_params;
 use crate::schedule::Phase;
 use crate::train::TrainError;
 use burn::tensor::Device;
-use folder::{Outputs, RunFolder};
+use folder::Outputs;
 use state::RunState;
 use std::path::Path;
 use std::time::Instant;
@@ -50,14 +50,12 @@ pub fn run(
     sink: &mut dyn EventSink,
     parts: &dyn Components,
 ) -> Result<Summary, RunError> {
-    let plugins = parts.plugins();
-    let cfg = &cfg.clone().resolve(&plugins)?;
-    let (folder, finished) = RunFolder::open(dir, cfg, &plugins)?;
-    if let Some(summary) = finished {
-        return Ok(summary);
-    }
-    let (data, mut trainer, mut selector) = setup::assemble(cfg, device, opts, parts)?;
-    let (mut metrics, record) = folder.resume(&mut trainer, selector.as_deref_mut())?;
+    let cfg = &cfg.clone().resolve(&parts.plugins())?;
+    let (folder, mut metrics, data, mut trainer, mut selector, record) =
+        match setup::open(cfg, device, dir, opts, parts)? {
+            Ok(session) => session,
+            Err(finished) => return Ok(finished),
+        };
     let mut out = Outputs {
         metrics: &mut metrics,
         metrics_path: &folder.metrics,
@@ -100,26 +98,17 @@ pub fn run(
         // train: pruning in every step, CE + λ·KL(stored ‖ current) for SWaST-cut
         let trained = match epoch::train(cfg, &mut trainer, &data, &mut selector, &mut st, opts, t)
         {
-            Ok(trained) => trained,
             Err(e @ TrainError::Diverged { .. }) => {
-                match st.roll_back_divergence(cfg, &mut trainer, &mut selector, &mut out)? {
-                    Some(back) => {
-                        st.epoch = back;
-                        continue;
-                    }
-                    None => return Err(e.into()),
-                }
+                // with the guard on, a divergence is rolled back to the round's snapshot
+                st.epoch = st
+                    .roll_back_divergence(cfg, &mut trainer, &mut selector, &mut out)?
+                    .ok_or(e)?;
+                continue;
             }
-            Err(e) => return Err(e.into()),
+            other => other?,
         };
-        let test = epoch::evaluate(
-            cfg,
-            &mut trainer,
-            &data,
-            (&mut out, &mut st.rec),
-            (t, t0),
-            trained,
-        )?;
+        let rec_out = (&mut out, &mut st.rec);
+        let test = epoch::evaluate(cfg, &mut trainer, &data, rec_out, (t, t0), trained)?;
         // the last round is checked too
         if t == cfg.train.epochs
             && cfg.guard.enabled
@@ -134,13 +123,8 @@ pub fn run(
         st.last_test = Some(test);
         st.epoch += 1;
     }
-    folder.finish(
-        (cfg, &st.rec),
-        &trainer,
-        &data,
-        st.last_test.take(),
-        &mut out,
-    )
+    let last = st.last_test.take();
+    folder.finish((cfg, &st.rec), &trainer, &data, last, &mut out)
 }
 
 /// The `RunStart` event of a session.

@@ -2,9 +2,12 @@
 
 use super::error::{RunError, io_err};
 use super::files;
+use super::folder::RunFolder;
 use super::round::{budget_of, schedule_of, selects};
+use super::state::RunRecord;
 use crate::config::{Augment, Config, Method, PluginSchema};
 use crate::coreset::{SelectError, Selector};
+use crate::events::JsonlSink;
 use crate::prune::{PruneError, PruneScheme, Scope};
 use crate::train::Trainer;
 use burn::tensor::Device;
@@ -168,7 +171,7 @@ pub fn build_trainer(
 /// Everything a run needs to start: its data, a fresh trainer (checked against the test and
 /// validation sets, probe passes sharded as asked) and, for methods that select, its selector.
 #[allow(clippy::type_complexity)]
-pub(super) fn assemble(
+fn assemble(
     cfg: &Config,
     device: &Device,
     opts: &RunOptions,
@@ -184,6 +187,35 @@ pub(super) fn assemble(
         .then(|| parts.selector(cfg))
         .transpose()?;
     Ok((data, trainer, selector))
+}
+
+/// A run session, opened: its folder (locked), the metrics log, the data, the trainer and
+/// the selector as the checkpoint left them, and the run's record.
+pub(super) type Session = (
+    RunFolder,
+    JsonlSink,
+    PreparedData,
+    Trainer,
+    Option<Box<dyn Selector>>,
+    RunRecord,
+);
+
+/// Opens the run folder of the resolved config `cfg` in `dir` and resumes from its checkpoint
+/// (or starts afresh); `Err` holds the summary of a run that already finished.
+pub(super) fn open(
+    cfg: &Config,
+    device: &Device,
+    dir: &Path,
+    opts: &RunOptions,
+    parts: &dyn Components,
+) -> Result<Result<Session, super::Summary>, RunError> {
+    let (folder, finished) = RunFolder::open(dir, cfg, &parts.plugins())?;
+    if let Some(summary) = finished {
+        return Ok(Err(summary));
+    }
+    let (data, mut trainer, mut selector) = assemble(cfg, device, opts, parts)?;
+    let (metrics, record) = folder.resume(&mut trainer, selector.as_deref_mut())?;
+    Ok(Ok((folder, metrics, data, trainer, selector, record)))
 }
 
 /// The trainer of the run in `dir` as its last checkpoint left it (to evaluate or inspect a
