@@ -30,10 +30,13 @@ impl EventSink for Progress {
                 sparsity,
                 ..
             } => {
-                self.accuracies.push(*test_accuracy);
+                // a test pass every few epochs on a coreset (`train.eval_every`)
+                let test = test_accuracy.map_or("not evaluated".into(), |a| {
+                    self.accuracies.push(a);
+                    format!("test {:.2}%", 100.0 * a)
+                });
                 println!(
-                    "epoch {epoch}/{epochs} ({phase}): test {:.2}%, sparsity {:.1}%",
-                    100.0 * test_accuracy,
+                    "epoch {epoch}/{epochs} ({phase}): {test}, sparsity {:.1}%",
                     100.0 * sparsity
                 );
             }

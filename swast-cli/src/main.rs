@@ -139,6 +139,11 @@ fn stop_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     .clone()
 }
 
+/// A test accuracy for a progress line: `97.50%`, or `  -   ` for an epoch not evaluated.
+fn percent(accuracy: Option<f64>) -> String {
+    accuracy.map_or_else(|| "  -   ".into(), |a| format!("{:5.2}%", 100.0 * a))
+}
+
 /// Prints progress: a progress bar (indicatif) on a terminal, one plain line per event
 /// otherwise.
 struct PrintSink {
@@ -194,8 +199,8 @@ impl EventSink for PrintSink {
                 } => {
                     bar.set_position(*epoch as u64);
                     bar.set_message(format!(
-                        "{phase:<7} loss {train_loss:.4} test {:5.2}% sparsity {:4.1}%",
-                        100.0 * test_accuracy,
+                        "{phase:<7} loss {train_loss:.4} test {} sparsity {:4.1}%",
+                        percent(*test_accuracy),
                         100.0 * sparsity
                     ));
                     return Ok(());
@@ -261,9 +266,9 @@ impl EventSink for PrintSink {
                 sparsity,
                 ..
             } => println!(
-                "epoch {epoch:>3}/{epochs}  loss {train_loss:.4}  train {:5.2}%  test {:5.2}%  sparsity {:4.1}%  lr {lr:.4}  {seconds:.1}s",
+                "epoch {epoch:>3}/{epochs}  loss {train_loss:.4}  train {:5.2}%  test {}  sparsity {:4.1}%  lr {lr:.4}  {seconds:.1}s",
                 100.0 * train_accuracy,
-                100.0 * test_accuracy,
+                percent(*test_accuracy),
                 100.0 * sparsity
             ),
             _ => {}

@@ -357,3 +357,57 @@ fn rigl_updates_the_mask_in_every_selection_round_before_t_end() {
     assert_eq!(s.mask_updates, 0);
     assert_eq!(s.regrown_share, 0.0);
 }
+
+/// The test accuracy of every `EpochEnd` a run emitted (`None`: not evaluated).
+fn tested(ev: &VecSink) -> Vec<Option<f64>> {
+    ev.0.iter()
+        .filter_map(|e| match e {
+            Event::EpochEnd { test_accuracy, .. } => Some(*test_accuracy),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn evaluation_is_skipped_on_cheap_coreset_epochs_and_changes_no_weight() {
+    let _s = serial();
+    let t_dir = tempfile::tempdir().unwrap();
+    let t = t_dir.path();
+    // 1,500 training and 1,000 test samples, 20% coresets of 300: the automatic setting
+    // tests once 3,000 samples were trained since the last test, and after the last epoch
+    let c = cfg(&["method=swast-cut", "train.epochs=8"]);
+    let mut auto = VecSink::default();
+    let a = go(&c, &t.join("auto"), &RunOptions::default(), &mut auto);
+    let every = cfg(&["method=swast-cut", "train.epochs=8", "train.eval_every=1"]);
+    let mut all = VecSink::default();
+    let b = go(&every, &t.join("every"), &RunOptions::default(), &mut all);
+    assert!(
+        tested(&all).iter().all(Option::is_some),
+        "{:?}",
+        tested(&all)
+    );
+    let auto_tests = tested(&auto);
+    // one full-data warm-up epoch (1,500 samples), then coresets of 300 from epoch 2: the
+    // counter reaches 3,000 at epoch 6 (1,500 + 5·300); epoch 8 is the last
+    let want: Vec<bool> = (1..=8).map(|t| t == 6 || t == 8).collect();
+    assert_eq!(
+        auto_tests.iter().map(Option::is_some).collect::<Vec<_>>(),
+        want,
+        "{auto_tests:?}"
+    );
+    // the same training: same final accuracy, and the tested epochs agree
+    assert_eq!(a.test_accuracy, b.test_accuracy);
+    assert_eq!(auto_tests[5], tested(&all)[5]);
+    let (_, x, _) = load_run(&t.join("auto"), &Device::flex(), &Parts).unwrap();
+    let (_, y, _) = load_run(&t.join("every"), &Device::flex(), &Parts).unwrap();
+    assert!(param_values(x.model()) == param_values(y.model()));
+    // a fixed cadence
+    let k3 = cfg(&["method=swast-cut", "train.epochs=8", "train.eval_every=3"]);
+    let mut ev = VecSink::default();
+    go(&k3, &t.join("k3"), &RunOptions::default(), &mut ev);
+    let got: Vec<bool> = tested(&ev).iter().map(Option::is_some).collect();
+    assert_eq!(
+        got,
+        (1..=8).map(|t| t % 3 == 0 || t == 8).collect::<Vec<_>>()
+    );
+}

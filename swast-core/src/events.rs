@@ -79,10 +79,10 @@ pub enum Event {
         train_loss: f64,
         /// Training accuracy over the epoch (a fraction).
         train_accuracy: f64,
-        /// Test loss after the epoch.
-        test_loss: f64,
-        /// Test accuracy after the epoch (a fraction).
-        test_accuracy: f64,
+        /// Test loss after the epoch (`None`: not evaluated, see `train.eval_every`).
+        test_loss: Option<f64>,
+        /// Test accuracy after the epoch, a fraction (`None`: not evaluated).
+        test_accuracy: Option<f64>,
         /// Validation accuracy, when a validation split exists.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         val_accuracy: Option<f64>,

@@ -38,6 +38,12 @@ pub struct TrainConfig {
     /// The clock the cosine schedule runs on: `epoch` (epoch progress, as CORDS) or `step`
     /// (the run's optimizer steps; the reading before issue 12).
     pub clock: Clock,
+    /// Evaluate on the test (and validation) set every this many epochs, and after the last
+    /// one; 0 = automatic: once at least three test sets' worth of samples have been trained
+    /// on since the last evaluation (every epoch on full data; every few epochs on a small
+    /// coreset, where a test pass would otherwise cost as much as the epoch), so evaluation
+    /// stays under about a tenth of a run.
+    pub eval_every: usize,
 }
 
 impl Default for TrainConfig {
@@ -50,6 +56,7 @@ impl Default for TrainConfig {
             nesterov: true,
             weight_decay: 5e-4,
             clock: Clock::Epoch,
+            eval_every: 0,
         }
     }
 }
@@ -862,6 +869,10 @@ impl Trainer {
             path: "<memory>".into(),
             message,
         };
+        // BatchNorm's running statistics keep their last update pending until a read syncs
+        // it (burn's `RunningState`); a record reads the value as of the last sync, so sync
+        // first, or a resumed run would start from statistics one update old
+        let _ = self.model().valid();
         let model = self
             .model()
             .clone()

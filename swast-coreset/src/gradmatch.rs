@@ -93,6 +93,40 @@ impl Selector for GradMatchPb {
     }
 }
 
+/// Row vectors stored dimension-major, so that the inner products of every row with one
+/// vector run as axpys over the rows (vectorized), each summed over the dimensions in order
+/// — the additions of a plain `Σ_k a_k·b_k`, so the values are those of a row-by-row loop.
+struct FeaturesT {
+    n: usize,
+    dim: usize,
+    t: Vec<f32>,
+}
+
+impl FeaturesT {
+    fn new(rows: &[&[f32]]) -> Self {
+        let (n, dim) = (rows.len(), rows.first().map_or(0, |r| r.len()));
+        let mut t = vec![0f32; n * dim];
+        for (i, r) in rows.iter().enumerate() {
+            for (k, v) in r.iter().enumerate() {
+                t[k * n + i] = *v;
+            }
+        }
+        Self { n, dim, t }
+    }
+
+    /// `⟨row_i, v⟩` for every row `i`.
+    fn dots(&self, v: &[f32]) -> Vec<f32> {
+        let mut out = vec![-0.0f32; self.n];
+        for (k, &vk) in v.iter().enumerate().take(self.dim) {
+            let col = &self.t[k * self.n..(k + 1) * self.n];
+            for (o, x) in out.iter_mut().zip(col) {
+                *o += x * vk;
+            }
+        }
+        out
+    }
+}
+
 /// GradMatch on the class's own row of the last-layer gradient, as CORDS'
 /// `PerClassPerGradient`: for a sample of class `c`, `g = e_c·[h; 1]` (the bias entry and
 /// the weight row of class `c`), matched against the class's summed row.
@@ -105,10 +139,13 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
         }
         let e: Vec<f64> = rows.iter().map(|&r| f64::from(p.error(r)[c])).collect();
         let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
-        // ⟨g_i, g_j⟩ = e_i·e_j·(⟨h_i, h_j⟩ + 1)
-        let dot = |i: usize, j: usize| -> f64 {
-            let hh: f32 = h[i].iter().zip(h[j]).map(|(a, b)| a * b).sum();
-            e[i] * e[j] * (f64::from(hh) + 1.0)
+        // ⟨g_i, g_j⟩ = e_i·e_j·(⟨h_i, h_j⟩ + 1), a column at a time
+        let ht = FeaturesT::new(&h);
+        let column = |j: usize| -> Vec<f64> {
+            let hh = ht.dots(h[j]);
+            (0..rows.len())
+                .map(|i| e[i] * e[j] * (f64::from(hh[i]) + 1.0))
+                .collect()
         };
         // target t = Σ_i e_i·[h_i; 1]
         let mut t = vec![0f64; f + 1];
@@ -132,7 +169,15 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
             })
             .collect();
         let t2: f64 = t.iter().map(|x| x * x).sum();
-        dots += match_class(&rows, q, dot, (&c_vec, t2), lambda, (&mut idx, &mut w), rng);
+        dots += match_class(
+            &rows,
+            q,
+            column,
+            (&c_vec, t2),
+            lambda,
+            (&mut idx, &mut w),
+            rng,
+        );
     }
     Coreset {
         indices: idx,
@@ -148,13 +193,13 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
 fn match_class(
     rows: &[usize],
     q: usize,
-    dot: impl Fn(usize, usize) -> f64,
+    column: impl Fn(usize) -> Vec<f64> + Sync,
     (c_vec, t2): (&[f64], f64),
     lambda: f64,
     (idx, w): (&mut Vec<usize>, &mut Vec<f32>),
     rng: &mut SeededRng,
 ) -> u64 {
-    let r = omp(rows.len(), q, dot, c_vec, t2, lambda, q.div_ceil(64));
+    let r = omp(rows.len(), q, column, c_vec, t2, lambda, q.div_ceil(64));
     let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
     let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
     fill_random(&mut chosen, &mut weights, rows, q, rng);
@@ -174,10 +219,16 @@ fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
         // ⟨g_i, g_j⟩ = ⟨e_i, e_j⟩·(⟨h_i, h_j⟩ + 1); target = Σ_i g_i of the class
         let e: Vec<Vec<f32>> = rows.iter().map(|&r| p.error(r)).collect();
         let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
-        let dot = |i: usize, j: usize| -> f64 {
-            let ee: f32 = e[i].iter().zip(&e[j]).map(|(a, b)| a * b).sum();
-            let hh: f32 = h[i].iter().zip(h[j]).map(|(a, b)| a * b).sum();
-            f64::from(ee * (hh + 1.0))
+        let (et, ht) = (
+            FeaturesT::new(&e.iter().map(Vec::as_slice).collect::<Vec<_>>()),
+            FeaturesT::new(&h),
+        );
+        let column = |j: usize| -> Vec<f64> {
+            let (ee, hh) = (et.dots(&e[j]), ht.dots(h[j]));
+            ee.iter()
+                .zip(&hh)
+                .map(|(ee, hh)| f64::from(ee * (hh + 1.0)))
+                .collect()
         };
         // target as a K×(F+1) matrix T = Σ e_i [h_i; 1]ᵀ, so ⟨g_j, t⟩ = e_jᵀ T [h_j; 1]
         let (k, f) = (p.classes, p.feature_dim);
@@ -210,7 +261,15 @@ fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
             })
             .collect();
         let t2: f64 = t.iter().map(|x| x * x).sum();
-        dots += match_class(&rows, q, dot, (&c_vec, t2), lambda, (&mut idx, &mut w), rng);
+        dots += match_class(
+            &rows,
+            q,
+            column,
+            (&c_vec, t2),
+            lambda,
+            (&mut idx, &mut w),
+            rng,
+        );
     }
     Coreset {
         indices: idx,
@@ -250,7 +309,7 @@ fn per_batch(p: &Probe, budget: usize, lambda: f64, b: usize, rng: &mut SeededRn
     let r = omp(
         atoms.len(),
         k,
-        |i, j| d(&atoms[i], &atoms[j]),
+        crate::omp::columns_of(atoms.len(), |i, j| d(&atoms[i], &atoms[j])),
         &c,
         d(&t, &t),
         lambda,
@@ -274,4 +333,27 @@ fn per_batch(p: &Probe, budget: usize, lambda: f64, b: usize, rng: &mut SeededRn
         flops: 2.0 * r.dots as f64 * dim as f64,
     }
     .sorted()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_products_equal_row_by_row_sums_to_the_bit() {
+        // the dimension-major products add the same terms in the same order as a plain loop
+        let mut r = SeededRng::new(11);
+        let rows: Vec<Vec<f32>> = (0..37)
+            .map(|_| (0..84).map(|_| r.unit_f64() as f32 * 4.0 - 2.0).collect())
+            .collect();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let t = FeaturesT::new(&refs);
+        for v in &rows {
+            let got = t.dots(v);
+            for (i, row) in rows.iter().enumerate() {
+                let plain: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
+                assert_eq!(got[i].to_bits(), plain.to_bits(), "row {i}");
+            }
+        }
+    }
 }

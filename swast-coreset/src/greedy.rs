@@ -1,12 +1,41 @@
 //! Greedy subset algorithms on vectors: facility location by stochastic greedy (CRAIG),
 //! k-center greedy and herding.
 
+use rayon::prelude::*;
 use swast_data::SeededRng;
 
 /// Squared Euclidean distance.
 #[inline]
 pub fn dist2(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Euclidean distances between all pairs of `n` points of width `dim` (row-major `n×n`),
+/// a row per task. Each entry sums its squared differences over the dimensions in order,
+/// as [`dist2`] does, but for a whole row at once from dimension-major storage, so the loop
+/// runs over points (vectorized) and `d[i][j] = d[j][i]` exactly.
+fn pairwise(points: &[f32], n: usize, dim: usize) -> Vec<f32> {
+    let mut t = vec![0f32; n * dim];
+    for i in 0..n {
+        for k in 0..dim {
+            t[k * n + i] = points[i * dim + k];
+        }
+    }
+    let mut d = vec![0f32; n * n];
+    d.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+        row.fill(-0.0);
+        for k in 0..dim {
+            let (xi, col) = (t[k * n + i], &t[k * n..(k + 1) * n]);
+            for (v, x) in row.iter_mut().zip(col) {
+                *v += (xi - x) * (xi - x);
+            }
+        }
+        for v in row.iter_mut() {
+            *v = v.sqrt();
+        }
+        row[i] = 0.0;
+    });
+    d
 }
 
 /// Result of a facility-location maximisation.
@@ -37,29 +66,14 @@ pub fn facility_location(
 ) -> FacilityResult {
     let n = points.len() / dim.max(1);
     let k = k.min(n);
-    let p = |i: usize| &points[i * dim..(i + 1) * dim];
-    // pairwise distances, row-major n×n (per class, so n is a class size); symmetric
-    let mut d = vec![0f32; n * n];
-    let mut max_d = 0f32;
-    for i in 0..n {
-        for j in (i + 1)..n {
-            let v = dist2(p(i), p(j)).sqrt();
-            d[i * n + j] = v;
-            d[j * n + i] = v;
-            max_d = max_d.max(v);
-        }
-    }
+    // pairwise distances, row-major n×n (per class, so n is a class size)
+    let d = pairwise(points, n, dim);
+    let max_d = d.par_iter().copied().reduce(|| 0f32, f32::max);
     let c = max_d + 1e-6;
     let mut best = vec![0f32; n]; // current max sim of each point to S
     // gain of adding j: Σ_i max(0, sim(i, j) − best_i), reading row j (contiguous)
     let gain = |j: usize, best: &[f32]| -> f64 {
-        let row = &d[j * n..(j + 1) * n];
-        f64::from(
-            row.iter()
-                .zip(best)
-                .map(|(&dij, &b)| ((c - dij) - b).max(0.0))
-                .sum::<f32>(),
-        )
+        f64::from(crate::kernels::gain(&d[j * n..(j + 1) * n], best, c))
     };
     let sample = if k == 0 {
         0
@@ -77,9 +91,13 @@ pub fn facility_location(
                 remaining.swap(i, j);
             }
         }
+        let gains: Vec<f64> = remaining[..m]
+            .par_iter()
+            .with_min_len(8)
+            .map(|&j| gain(j, &best))
+            .collect();
         let (mut bi, mut bg) = (0usize, f64::NEG_INFINITY);
-        for (slot, &j) in remaining[..m].iter().enumerate() {
-            let g = gain(j, &best);
+        for (slot, (&j, &g)) in remaining[..m].iter().zip(&gains).enumerate() {
             // ties to the lower point index, so exact greedy is deterministic
             if g > bg || (g == bg && j < remaining[bi]) {
                 (bi, bg) = (slot, g);
@@ -191,6 +209,25 @@ pub fn herding(points: &[f32], dim: usize, k: usize) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn pairwise_distances_equal_dist2_to_the_bit() {
+        let mut r = SeededRng::new(5);
+        let (n, dim) = (29, 10);
+        let pts: Vec<f32> = (0..n * dim).map(|_| r.unit_f64() as f32 - 0.5).collect();
+        let d = pairwise(&pts, n, dim);
+        for i in 0..n {
+            for j in 0..n {
+                let want = if i == j {
+                    0.0
+                } else {
+                    dist2(&pts[i * dim..(i + 1) * dim], &pts[j * dim..(j + 1) * dim]).sqrt()
+                };
+                assert_eq!(d[i * n + j].to_bits(), want.to_bits(), "({i}, {j})");
+            }
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

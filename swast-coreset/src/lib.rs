@@ -38,6 +38,7 @@ mod features;
 mod forgetting;
 mod glister;
 mod gradmatch;
+mod kernels;
 mod moderate;
 mod random;
 mod settings;

@@ -6,6 +6,8 @@
 //! Atoms are only touched through inner products (a Gram oracle), so gradients never need
 //! to be materialized.
 
+use rayon::prelude::*;
+
 /// Result of a pursuit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OmpResult {
@@ -21,15 +23,20 @@ pub struct OmpResult {
 
 /// Runs OMP over `n` atoms.
 ///
-/// - `dot(i, j)`: `⟨a_i, a_j⟩`;
+/// - `column(j)`: `⟨a_i, a_j⟩` for every atom `i` (called from several threads, one new atom
+///   each; [`columns_of`] makes one from a pairwise inner product);
 /// - `c[i]`: `⟨a_i, t⟩`; `t2`: `‖t‖²`;
 /// - `block`: atoms added per round (1 = classic OMP; larger blocks trade fidelity for speed
 ///   on big sets; the objective is still non-increasing);
 /// - stops early when no unselected atom has a positive correlation with the residual.
+///
+/// Cost per round: the new columns (`n` inner products per added atom), the residual
+/// correlations (`n·|S|`) and the weights (coordinate descent on the dense `|S|×|S|` Gram
+/// matrix of the selected atoms, kept contiguous).
 pub fn omp(
     n: usize,
     k: usize,
-    dot: impl Fn(usize, usize) -> f64,
+    column: impl Fn(usize) -> Vec<f64> + Sync,
     c: &[f64],
     t2: f64,
     lambda: f64,
@@ -43,67 +50,38 @@ pub fn omp(
     let mut cols: Vec<Vec<f64>> = Vec::with_capacity(k);
     let mut objective = Vec::new();
     let mut dots = 0u64;
-    let objective_of = |w: &[f64], cols: &[Vec<f64>], sel: &[usize]| -> f64 {
-        // ‖t‖² − 2Σ w_s c_s + Σ_s Σ_u w_s w_u G_su + λ‖w‖²
-        let mut v = t2;
-        for (s, &ws) in w.iter().enumerate() {
-            v -= 2.0 * ws * c[sel[s]];
-            for (u, &wu) in w.iter().enumerate() {
-                v += ws * wu * cols[u][sel[s]];
-            }
-            v += lambda * ws * ws;
-        }
-        v
-    };
     while selected.len() < k {
         // correlation of every atom with the residual: c_j − Σ_s w_s G_{j s}
+        let fit = residual_fit(n, &w, &cols);
         let mut corr: Vec<(usize, f64)> = (0..n)
             .filter(|&j| !in_set[j])
-            .map(|j| {
-                let r: f64 = c[j]
-                    - w.iter()
-                        .zip(&cols)
-                        .map(|(ws, col)| ws * col[j])
-                        .sum::<f64>();
-                (j, r)
-            })
+            .map(|j| (j, c[j] - fit[j]))
             .filter(|(_, r)| *r > 0.0)
             .collect();
         if corr.is_empty() {
             break;
         }
         corr.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        for &(j, _) in corr.iter().take(block.max(1).min(k - selected.len())) {
+        let add: Vec<usize> = corr
+            .iter()
+            .take(block.max(1).min(k - selected.len()))
+            .map(|&(j, _)| j)
+            .collect();
+        let new_cols: Vec<Vec<f64>> = add.par_iter().map(|&j| column(j)).collect();
+        for (j, col) in add.into_iter().zip(new_cols) {
             in_set[j] = true;
             selected.push(j);
             w.push(0.0);
-            cols.push((0..n).map(|i| dot(i, j)).collect());
+            cols.push(col);
             dots += n as u64;
         }
-        // non-negative ridge least squares on the selected set by cyclic coordinate descent,
-        // warm-started: every sweep can only lower the objective
-        for _ in 0..8 {
-            let mut delta = 0.0f64;
-            for s in 0..w.len() {
-                let a_ss = cols[s][selected[s]] + lambda;
-                if a_ss <= 0.0 {
-                    continue;
-                }
-                let mut g = c[selected[s]];
-                for (u, &wu) in w.iter().enumerate() {
-                    if u != s {
-                        g -= wu * cols[u][selected[s]];
-                    }
-                }
-                let new = (g / a_ss).max(0.0);
-                delta = delta.max((new - w[s]).abs());
-                w[s] = new;
-            }
-            if delta < 1e-10 {
-                break;
-            }
-        }
-        objective.push(objective_of(&w, &cols, &selected));
+        // gram[s][u] = ⟨a_{selected[s]}, a_{selected[u]}⟩ = cols[u][selected[s]], dense
+        let gram: Vec<Vec<f64>> = selected
+            .iter()
+            .map(|&s| cols.iter().map(|col| col[s]).collect())
+            .collect();
+        ridge_nonneg(&mut w, &gram, &selected, c, lambda);
+        objective.push(objective_of(&w, &gram, &selected, (c, t2, lambda)));
     }
     OmpResult {
         selected,
@@ -111,6 +89,73 @@ pub fn omp(
         objective,
         dots,
     }
+}
+
+/// The column oracle of a pairwise inner product over `n` atoms.
+pub fn columns_of(
+    n: usize,
+    dot: impl Fn(usize, usize) -> f64 + Sync,
+) -> impl Fn(usize) -> Vec<f64> + Sync {
+    move |j| (0..n).map(|i| dot(i, j)).collect()
+}
+
+/// `Σ_s w_s cols[s][j]` for every atom `j`, summed in the order of `s` (as axpys over `j`,
+/// which vectorize; each entry gets the additions of a plain sum, in the same order).
+fn residual_fit(n: usize, w: &[f64], cols: &[Vec<f64>]) -> Vec<f64> {
+    let mut fit = vec![-0.0f64; n];
+    fit.par_chunks_mut(4096).enumerate().for_each(|(b, out)| {
+        let (at, len) = (b * 4096, out.len());
+        for (ws, col) in w.iter().zip(cols) {
+            for (f, x) in out.iter_mut().zip(&col[at..at + len]) {
+                *f += ws * x;
+            }
+        }
+    });
+    fit
+}
+
+/// Non-negative ridge least squares on the selected set by cyclic coordinate descent,
+/// warm-started from `w`: every sweep can only lower the objective.
+fn ridge_nonneg(w: &mut [f64], gram: &[Vec<f64>], selected: &[usize], c: &[f64], lambda: f64) {
+    for _ in 0..8 {
+        let mut delta = 0.0f64;
+        for s in 0..w.len() {
+            let a_ss = gram[s][s] + lambda;
+            if a_ss <= 0.0 {
+                continue;
+            }
+            let mut g = c[selected[s]];
+            for (u, (&wu, &gsu)) in w.iter().zip(&gram[s]).enumerate() {
+                if u != s {
+                    g -= wu * gsu;
+                }
+            }
+            let new = (g / a_ss).max(0.0);
+            delta = delta.max((new - w[s]).abs());
+            w[s] = new;
+        }
+        if delta < 1e-10 {
+            break;
+        }
+    }
+}
+
+/// `‖t − Aw‖² + λ‖w‖² = ‖t‖² − 2Σ w_s c_s + Σ_s Σ_u w_s w_u G_su + λ‖w‖²`.
+fn objective_of(
+    w: &[f64],
+    gram: &[Vec<f64>],
+    sel: &[usize],
+    (c, t2, lambda): (&[f64], f64, f64),
+) -> f64 {
+    let mut v = t2;
+    for (s, &ws) in w.iter().enumerate() {
+        v -= 2.0 * ws * c[sel[s]];
+        for (u, &wu) in w.iter().enumerate() {
+            v += ws * wu * gram[s][u];
+        }
+        v += lambda * ws * ws;
+    }
+    v
 }
 
 #[cfg(test)]
@@ -124,7 +169,7 @@ mod tests {
         omp(
             atoms.len(),
             k,
-            |i, j| d(&atoms[i], &atoms[j]),
+            columns_of(atoms.len(), |i, j| d(&atoms[i], &atoms[j])),
             &c,
             d(t, t),
             lambda,

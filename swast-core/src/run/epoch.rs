@@ -95,9 +95,10 @@ pub(super) fn train(
     })
 }
 
-/// Evaluates after (1-based) epoch `t` (test set, and the validation split when there is
-/// one), books the epoch's times (`t0`: when the epoch, its selection included, started) and
-/// emits its `EpochEnd`. Returns the test result and the validation accuracy.
+/// Evaluates after (1-based) epoch `t` when it is due ([`evaluates`]: the test set, and the
+/// validation split when there is one), books the epoch's times (`t0`: when the epoch, its
+/// selection included, started) and emits its `EpochEnd`. Returns the test result and the
+/// validation accuracy, when evaluated.
 pub(super) fn evaluate(
     cfg: &Config,
     trainer: &mut Trainer,
@@ -105,17 +106,24 @@ pub(super) fn evaluate(
     (out, rec): (&mut Outputs<'_>, &mut RunRecord),
     (t, t0): (usize, Instant),
     tr: Trained,
-) -> Result<(PassStats, Option<f64>), RunError> {
+) -> Result<Option<(PassStats, Option<f64>)>, RunError> {
     let eval_batch = eval_batch(cfg);
     let te_t = Instant::now();
-    let te = trainer.evaluate(&data.test, eval_batch);
-    let va = data
-        .val
-        .as_ref()
-        .map(|v| trainer.evaluate(v, eval_batch).accuracy);
-    let seconds = t0.elapsed().as_secs_f64();
     let st = rec;
-    st.best_test_accuracy = st.best_test_accuracy.max(te.accuracy);
+    st.samples_since_eval += tr.stats.samples as u64;
+    let evaluated = evaluates(cfg, data, t, st.samples_since_eval).then(|| {
+        let te = trainer.evaluate(&data.test, eval_batch);
+        let va = data
+            .val
+            .as_ref()
+            .map(|v| trainer.evaluate(v, eval_batch).accuracy);
+        (te, va)
+    });
+    let seconds = t0.elapsed().as_secs_f64();
+    if let Some((te, _)) = &evaluated {
+        st.samples_since_eval = 0;
+        st.best_test_accuracy = st.best_test_accuracy.max(te.accuracy);
+    }
     st.last_train_accuracy = tr.stats.accuracy;
     st.wall_seconds += seconds;
     st.phase_seconds.train += tr.seconds;
@@ -131,9 +139,9 @@ pub(super) fn evaluate(
             },
             train_loss: tr.stats.loss,
             train_accuracy: tr.stats.accuracy,
-            test_loss: te.loss,
-            test_accuracy: te.accuracy,
-            val_accuracy: va,
+            test_loss: evaluated.as_ref().map(|e| e.0.loss),
+            test_accuracy: evaluated.as_ref().map(|e| e.0.accuracy),
+            val_accuracy: evaluated.as_ref().and_then(|e| e.1),
             lr: tr.lr,
             samples: tr.stats.samples,
             seconds,
@@ -143,5 +151,22 @@ pub(super) fn evaluate(
         },
         true,
     )?;
-    Ok((te, va))
+    Ok(evaluated)
+}
+
+/// Whether epoch `t` is evaluated: every `train.eval_every` epochs and the last one; with
+/// 0 (automatic), once `since` samples trained since the last evaluation reach three times
+/// the evaluated sets' size (a forward pass costs about a third of a training step, so
+/// evaluation stays near a tenth of the training it follows).
+pub(super) fn evaluates(cfg: &Config, data: &PreparedData, t: usize, since: u64) -> bool {
+    if t == cfg.train.epochs {
+        return true;
+    }
+    match cfg.train.eval_every {
+        0 => {
+            let eval_set = data.test.len() + data.val.as_ref().map_or(0, |v| v.len());
+            since >= 3 * eval_set as u64
+        }
+        k => t.is_multiple_of(k),
+    }
 }

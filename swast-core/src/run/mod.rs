@@ -120,7 +120,9 @@ pub fn run(
             continue;
         }
         folder.checkpoint((&trainer, &mut st.rec), selector.as_deref(), &mut out, t)?;
-        st.last_test = Some(test);
+        if test.is_some() {
+            st.last_test = test;
+        }
         st.epoch += 1;
     }
     let last = st.last_test.take();

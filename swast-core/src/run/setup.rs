@@ -67,8 +67,9 @@ pub struct RunOptions {
     /// Set (e.g. by a Ctrl-C handler) to stop cleanly at the next epoch boundary, after the
     /// checkpoint of the epoch in progress is written.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    /// Devices to shard probe passes over (selection, the guard, state preservation); empty
-    /// or one: the run's device. Rows do not depend on each other, so results do not change.
+    /// Devices to shard probe passes over (selection, the guard, state preservation); empty:
+    /// one flex device per core on flex, the run's device otherwise. Rows do not depend on
+    /// each other, so results do not change.
     pub probe_devices: Vec<Device>,
 }
 
@@ -182,7 +183,7 @@ fn assemble(
     for ds in std::iter::once(&data.test).chain(data.val.as_ref()) {
         trainer.check_data(ds)?;
     }
-    trainer.set_probe_devices(opts.probe_devices.clone());
+    trainer.set_probe_devices(probe_devices(cfg, opts));
     let selector = selects(cfg.method)
         .then(|| parts.selector(cfg))
         .transpose()?;
@@ -216,6 +217,22 @@ pub(super) fn open(
     let (data, mut trainer, mut selector) = assemble(cfg, device, opts, parts)?;
     let (metrics, record) = folder.resume(&mut trainer, selector.as_deref_mut())?;
     Ok(Ok((folder, metrics, data, trainer, selector, record)))
+}
+
+/// The devices probe passes are sharded over: the ones asked for, else, on flex (which runs
+/// each op on one core, so that a run is bit-reproducible), one flex device per core — rows
+/// do not depend on each other, so the probe's values do not change.
+fn probe_devices(cfg: &Config, opts: &RunOptions) -> Vec<Device> {
+    if !opts.probe_devices.is_empty() || cfg.device != "flex" {
+        return opts.probe_devices.clone();
+    }
+    #[cfg(feature = "flex")]
+    {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        vec![Device::flex(); cores.min(8)]
+    }
+    #[cfg(not(feature = "flex"))]
+    Vec::new()
 }
 
 /// The trainer of the run in `dir` as its last checkpoint left it (to evaluate or inspect a

@@ -67,6 +67,9 @@ pub struct RunRecord {
     /// Training accuracy of the last epoch (on the labels trained on, noisy ones included).
     #[serde(default)]
     pub last_train_accuracy: f64,
+    /// Samples trained on since the last evaluation (`train.eval_every = 0`).
+    #[serde(default)]
+    pub samples_since_eval: u64,
 }
 
 fn one() -> f64 {
@@ -87,6 +90,7 @@ impl Default for RunRecord {
             metrics_len: 0,
             best_test_accuracy: 0.0,
             last_train_accuracy: 0.0,
+            samples_since_eval: 0,
         }
     }
 }
