@@ -192,6 +192,47 @@ mod tests {
         assert!((r.weights[0] - 1.6).abs() < 1e-12);
     }
 
+    #[test]
+    fn finds_the_known_optimum_of_a_sparse_target() {
+        // 40 atoms: the 10 unit vectors of R^10 and 30 mixtures of them; the target is
+        // 3·e2 + 2·e5 + 1·e7, so with k = 3 and λ = 0 the optimum picks e2, e5, e7 with those
+        // weights and objective 0, both one atom a round and in blocks
+        let mut r = swast_data::SeededRng::new(8);
+        let mut atoms: Vec<Vec<f64>> = (0..10)
+            .map(|i| (0..10).map(|j| f64::from(u8::from(i == j))).collect())
+            .collect();
+        for _ in 0..30 {
+            atoms.push((0..10).map(|_| r.unit_f64() * 0.5).collect());
+        }
+        let mut t = vec![0.0; 10];
+        (t[2], t[5], t[7]) = (3.0, 2.0, 1.0);
+        for block in [1, 3] {
+            let res = dense_omp(&atoms, &t, 3, 0.0, block);
+            let mut picked: Vec<(usize, f64)> = res
+                .selected
+                .iter()
+                .copied()
+                .zip(res.weights.iter().copied())
+                .collect();
+            picked.sort_by_key(|p| p.0);
+            if block == 1 {
+                assert_eq!(picked.iter().map(|p| p.0).collect::<Vec<_>>(), [2, 5, 7]);
+                for ((_, w), want) in picked.iter().zip([3.0, 2.0, 1.0]) {
+                    assert!((w - want).abs() < 1e-9, "{picked:?}");
+                }
+                assert!(
+                    res.objective.last().unwrap().abs() < 1e-9,
+                    "{:?}",
+                    res.objective
+                );
+            }
+            // the objective never grows and ends no worse than any single best atom
+            for w in res.objective.windows(2) {
+                assert!(w[1] <= w[0] + 1e-12);
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn residual_never_grows(
