@@ -54,29 +54,30 @@ use swast_core::prune::{PruneError, PruneScheme, Scope};
 /// How a pruner is made from a `[prune]` table, its scope and the seed.
 type Make = fn(&PruneConfig, Scope, u64) -> Result<PruneScheme, PruneError>;
 
-fn masks(p: impl swast_core::prune::Pruner + 'static) -> Result<PruneScheme, PruneError> {
-    Ok(PruneScheme::Masks(Box::new(p)))
+/// A mask pruner built by `new` from the shared [`PruneSettings`] of a `[prune]` table.
+fn masks<P: swast_core::prune::Pruner + 'static>(
+    new: fn(PruneSettings) -> P,
+    (c, s, seed): (&PruneConfig, Scope, u64),
+) -> Result<PruneScheme, PruneError> {
+    Ok(PruneScheme::Masks(Box::new(new(
+        PruneSettings::from_config(c, s, seed)?,
+    ))))
 }
 
 /// Every pruner by config name: the one place where a pruner's name meets its type.
 const PRUNERS: &[(&str, Make)] = &[
-    ("rigl", |c, s, seed| {
-        masks(Rigl::new(PruneSettings::from_config(c, s, seed)?))
-    }),
+    ("rigl", |c, s, seed| masks(Rigl::new, (c, s, seed))),
     ("random", |c, s, seed| {
-        masks(StaticRandom::new(PruneSettings::from_config(c, s, seed)?))
+        masks(StaticRandom::new, (c, s, seed))
     }),
     ("magnitude", |c, s, seed| {
-        masks(Magnitude::new(PruneSettings::from_config(c, s, seed)?))
+        masks(Magnitude::new, (c, s, seed))
     }),
-    ("gmp", |c, s, seed| {
-        masks(Gmp::new(PruneSettings::from_config(c, s, seed)?))
-    }),
-    ("snip", |c, s, seed| {
-        masks(Snip::new(PruneSettings::from_config(c, s, seed)?))
-    }),
+    ("gmp", |c, s, seed| masks(Gmp::new, (c, s, seed))),
+    ("snip", |c, s, seed| masks(Snip::new, (c, s, seed))),
     ("probmask", |c, s, seed| {
-        masks(ProbMask::new(ProbMaskSettings::from_config(c, s, seed)?))
+        let p = ProbMask::new(ProbMaskSettings::from_config(c, s, seed)?);
+        Ok(PruneScheme::Masks(Box::new(p)))
     }),
     ("channel-l1", |c, s, _| {
         Ok(PruneScheme::Channels(Box::new(ChannelL1::from_config(

@@ -103,13 +103,12 @@ pub(super) fn evaluate(
     cfg: &Config,
     trainer: &mut Trainer,
     data: &PreparedData,
-    (out, rec): (&mut Outputs<'_>, &mut RunRecord),
+    (out, st): (&mut Outputs<'_>, &mut RunRecord),
     (t, t0): (usize, Instant),
     tr: Trained,
 ) -> Result<Option<(PassStats, Option<f64>)>, RunError> {
     let eval_batch = eval_batch(cfg);
     let te_t = Instant::now();
-    let st = rec;
     st.samples_since_eval += tr.stats.samples as u64;
     let evaluated = evaluates(cfg, data, t, st.samples_since_eval).then(|| {
         let te = trainer.evaluate(&data.test, eval_batch);

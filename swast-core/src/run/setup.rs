@@ -183,7 +183,7 @@ fn assemble(
     for ds in std::iter::once(&data.test).chain(data.val.as_ref()) {
         trainer.check_data(ds)?;
     }
-    trainer.set_probe_devices(probe_devices(cfg, opts));
+    trainer.set_probe_devices(probe_devices(device, opts));
     let selector = selects(cfg.method)
         .then(|| parts.selector(cfg))
         .transpose()?;
@@ -222,17 +222,14 @@ pub(super) fn open(
 /// The devices probe passes are sharded over: the ones asked for, else, on flex (which runs
 /// each op on one core, so that a run is bit-reproducible), one flex device per core — rows
 /// do not depend on each other, so the probe's values do not change.
-fn probe_devices(cfg: &Config, opts: &RunOptions) -> Vec<Device> {
-    if !opts.probe_devices.is_empty() || cfg.device != "flex" {
-        return opts.probe_devices.clone();
-    }
+fn probe_devices(device: &Device, opts: &RunOptions) -> Vec<Device> {
     #[cfg(feature = "flex")]
-    {
+    if opts.probe_devices.is_empty() && *device == Device::flex() {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        vec![Device::flex(); cores.min(8)]
+        return vec![Device::flex(); cores.min(8)];
     }
-    #[cfg(not(feature = "flex"))]
-    Vec::new()
+    let _ = device;
+    opts.probe_devices.clone()
 }
 
 /// The trainer of the run in `dir` as its last checkpoint left it (to evaluate or inspect a
