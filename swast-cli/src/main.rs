@@ -90,9 +90,12 @@ struct TrainArgs {
 enum DataCommand {
     /// Counts, classes, shape, class histogram and label noise of a dataset.
     Info {
-        /// embedded, digits, mnist, fashion-mnist, cifar10, cifar100.
+        /// embedded, digits, mnist, fashion-mnist, cifar10, cifar100, folder.
         #[arg(long, default_value = "embedded")]
         dataset: String,
+        /// folder: the side images are brought to (0: the files' own size).
+        #[arg(long, default_value_t = 0)]
+        image_size: usize,
         /// Folder with the files (or its parent).
         #[arg(long, default_value = "data")]
         dir: PathBuf,
@@ -462,8 +465,7 @@ fn print_table(rows: &[Summary]) {
 }
 
 fn data_info(
-    dataset: &str,
-    dir: &Path,
+    (dataset, dir, image_size): (&str, &Path, usize),
     noise: f64,
     kind: &str,
     seed: u64,
@@ -475,7 +477,14 @@ fn data_info(
         "asymmetric" => NoiseKind::Asymmetric,
         other => bail!("unknown noise kind `{other}`: expected symmetric or asymmetric"),
     };
-    let splits = swast_data::load(name, dir)?;
+    if image_size > 0 && name != DatasetName::Folder {
+        bail!("--image-size applies only to --dataset folder: remove it");
+    }
+    let opts = swast_data::LoadOptions {
+        image_size,
+        cache: true,
+    };
+    let splits = swast_data::load_with(name, dir, &opts)?;
     let train = apply_label_noise(splits.train, noise, kind, seed)?;
     let infos = [train.info(), splits.test.info()];
     if json {
@@ -611,7 +620,14 @@ fn real_main() -> Result<()> {
             noise_kind,
             seed,
             json,
-        }) => data_info(&dataset, &dir, label_noise, &noise_kind, seed, json)?,
+            image_size,
+        }) => data_info(
+            (&dataset, &dir, image_size),
+            label_noise,
+            &noise_kind,
+            seed,
+            json,
+        )?,
     }
     Ok(())
 }

@@ -264,3 +264,103 @@ fn analyze_runge_prints_the_papers_pattern() {
     let o = swast(&["analyze", "cubic"], t.path());
     assert!(!o.status.success());
 }
+
+/// A 10-class PNG tree of real digits (the embedded MNIST-5k): 60 training and 15 test
+/// images per class, the class folders named after the digits' words.
+fn digit_png_tree(root: &std::path::Path) {
+    const WORDS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    let s = swast_data::load(swast_data::DatasetName::Embedded, root).unwrap();
+    for (split, ds, per_class) in [("train", &s.train, 60), ("test", &s.test, 15)] {
+        let swast_data::Pixels::U8 { values, .. } = ds.pixels() else {
+            panic!("bytes")
+        };
+        let mut count = [0usize; 10];
+        for (i, &l) in ds.labels().iter().enumerate() {
+            let l = usize::from(l);
+            if count[l] == per_class {
+                continue;
+            }
+            count[l] += 1;
+            let dir = root.join(split).join(WORDS[l]);
+            std::fs::create_dir_all(&dir).unwrap();
+            image::GrayImage::from_raw(28, 28, values[i * 784..(i + 1) * 784].to_vec())
+                .unwrap()
+                .save(dir.join(format!("{i:05}.png")))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn train_on_an_image_folder_reports_its_classes() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("digits-png");
+    digit_png_tree(&data);
+    let data_dir = data.display().to_string();
+    let o = swast(
+        &["data", "info", "--dataset", "folder", "--dir", &data_dir],
+        t.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("folder/train: 600 samples, 10 classes, shape 1x28x28"),
+        "{out}"
+    );
+    assert!(out.contains("folder/test: 150 samples"), "{out}");
+    let o = swast(
+        &[
+            "train",
+            "--quiet",
+            "--set",
+            "data.dataset=folder",
+            "--set",
+            &format!("data.dir={data_dir}"),
+            "--set",
+            "data.image_size=20",
+            "--set",
+            "model.arch=mlp",
+            "--set",
+            "train.epochs=4",
+            "--set",
+            "train.batch_size=32",
+            "--set",
+            "method=swast-cut",
+            "--set",
+            "coreset.fraction=0.5",
+            "--set",
+            "coreset.interval=2",
+            "--out",
+            "run",
+        ],
+        t.path(),
+    );
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("run/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["dataset"], "folder");
+    assert_eq!(s["train_samples"], 600);
+    assert_eq!(s["test_samples"], 150);
+    let names: Vec<&str> = s["class_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "eight", "five", "four", "nine", "one", "seven", "six", "three", "two", "zero"
+        ]
+    );
+    // real digits at 20×20: far above the 10% of chance after 4 epochs
+    let acc = s["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.5, "test accuracy {acc}");
+    assert!(data.join(".swast-cache/folder-20.bin").is_file());
+    let cfg = std::fs::read_to_string(t.path().join("run/config.toml")).unwrap();
+    assert!(cfg.contains("image_size = 20"), "{cfg}");
+}

@@ -130,9 +130,17 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+    /// An image file or image folder that cannot be used.
+    #[error("{path}: {message}")]
+    Image {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// An unknown dataset name.
     #[error(
-        "unknown dataset `{0}`: expected one of embedded, digits, mnist, fashion-mnist, cifar10, cifar100"
+        "unknown dataset `{0}`: expected one of embedded, digits, mnist, fashion-mnist, cifar10, cifar100, folder"
     )]
     UnknownDataset(String),
     /// A bad argument to a data operation (fraction out of range, …).

@@ -1,7 +1,7 @@
 //! # swast-data
 //!
 //! In-memory classification datasets for swast: readers for IDX (MNIST, Fashion-MNIST),
-//! CIFAR-10/100 binary and CSV files, the real MNIST-5k subset compiled in as the default
+//! CIFAR-10/100 binary and CSV files, image folders of PNG/JPEG files ([`folder`]), the real MNIST-5k subset compiled in as the default
 //! (`embedded`), seeded label noise, stratified splits, normalization, augmentation and
 //! batching into burn tensors.
 //!
@@ -11,6 +11,7 @@
 pub mod batch;
 pub mod dataset;
 pub mod error;
+pub mod folder;
 pub mod noise;
 pub mod readers;
 pub mod rng;
@@ -19,6 +20,7 @@ pub mod sources;
 pub use batch::{Batch, Batcher, epoch_batches};
 pub use dataset::{Dataset, DatasetInfo, NoiseInfo, Normalization, Pixels};
 pub use error::{DataError, Result};
+pub use folder::FolderOptions;
 pub use noise::{NoiseKind, apply_label_noise};
 pub use rng::SeededRng;
-pub use sources::{DatasetName, Splits, load};
+pub use sources::{DatasetName, LoadOptions, Splits, load, load_with};

@@ -31,6 +31,8 @@ pub enum DatasetName {
     Cifar10,
     /// CIFAR-100 binary version.
     Cifar100,
+    /// An image folder: `train/<class>/*.png|jpg` and `test/` or `val/` (see [`crate::folder`]).
+    Folder,
 }
 
 const MNIST_NAMES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -49,13 +51,14 @@ const FASHION_NAMES: [&str; 10] = [
 
 impl DatasetName {
     /// Every name, in the order the docs list them.
-    pub const ALL: [DatasetName; 6] = [
+    pub const ALL: [DatasetName; 7] = [
         DatasetName::Embedded,
         DatasetName::Digits,
         DatasetName::Mnist,
         DatasetName::FashionMnist,
         DatasetName::Cifar10,
         DatasetName::Cifar100,
+        DatasetName::Folder,
     ];
 
     /// The config spelling (`fashion-mnist`, …), also the folder name `fetch.sh` uses.
@@ -67,6 +70,7 @@ impl DatasetName {
             DatasetName::FashionMnist => "fashion-mnist",
             DatasetName::Cifar10 => "cifar10",
             DatasetName::Cifar100 => "cifar100",
+            DatasetName::Folder => "folder",
         }
     }
 
@@ -106,6 +110,16 @@ pub struct Splits {
 pub fn resolve_dir(name: DatasetName, dir: &Path) -> Result<PathBuf> {
     let probe: &[&str] = match name {
         DatasetName::Embedded => return Ok(dir.to_path_buf()),
+        DatasetName::Folder => {
+            return if dir.is_dir() {
+                Ok(dir.to_path_buf())
+            } else {
+                Err(DataError::MissingDir {
+                    dir: dir.to_path_buf(),
+                    dataset: "an image folder (train/<class>/…)".into(),
+                })
+            };
+        }
         DatasetName::Digits => &["digits.csv.gz", "digits.csv"],
         DatasetName::Mnist | DatasetName::FashionMnist => &[
             "train-images-idx3-ubyte",
@@ -134,9 +148,42 @@ pub fn resolve_dir(name: DatasetName, dir: &Path) -> Result<PathBuf> {
     })
 }
 
+/// How a dataset is read, beyond its name and folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Image side for `folder` datasets (0: the files' own size); ignored by the others.
+    pub image_size: usize,
+    /// Cache decoded `folder` images next to the data.
+    pub cache: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            image_size: 0,
+            cache: true,
+        }
+    }
+}
+
 /// Loads the train and test sets of `name` (files under `dir`, see [`resolve_dir`]).
 pub fn load(name: DatasetName, dir: &Path) -> Result<Splits> {
+    load_with(name, dir, &LoadOptions::default())
+}
+
+/// [`load`] with options (the image size of a `folder` dataset).
+pub fn load_with(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Splits> {
     match name {
+        DatasetName::Folder => {
+            let d = resolve_dir(name, dir)?;
+            crate::folder::load_folder(
+                &d,
+                &crate::folder::FolderOptions {
+                    image_size: opts.image_size,
+                    cache: opts.cache,
+                },
+            )
+        }
         DatasetName::Embedded => {
             let path = Path::new("<embedded mnist_5k.csv.gz>");
             let text = crate::readers::decode_maybe_gz(path, EMBEDDED_MNIST_5K_CSV_GZ.to_vec())?;

@@ -69,3 +69,45 @@ configs = {
 }
 for name, text in configs.items():
     put(f"configs/{name}", text.encode())
+
+
+# Image folders (data.dataset = "folder"): gray 8x8 PNGs written with zlib, and one 8x8 gray
+# JPEG (the bytes the `image` crate's encoder writes for x*30 + y*3).
+import zlib
+
+
+def png(w, h, seed):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes((seed * 31 + x * 7 + y * 13) % 256 for x in range(w)) for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+JPEG_8X8 = bytes.fromhex(
+    "ffd8ffe000104a46494600010200000100010000ffc0000b080008000801011100ffdb00430008060607060508070707"
+    "0909080a0c140d0c0b0b0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38"
+    "323c2e333432ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b51000020103"
+    "03020403050504040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f024336272"
+    "82090a161718191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475"
+    "767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9"
+    "cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffda0008010100003f00a5f092dbfd471e95"
+    "ffd9"
+)
+
+
+def folder(name, extra=(), size=(8, 8)):
+    for c in ("ant", "bee"):
+        for i in range(3):
+            put(f"{name}/train/{c}/{i}.png", png(size[0], size[1], i))
+        put(f"{name}/test/{c}/0.png", png(size[0], size[1], 9))
+    for rel, data in extra:
+        put(f"{name}/{rel}", data)
+
+
+folder("folder-truncated-jpeg", [("train/bee/cut.jpg", JPEG_8X8[: len(JPEG_8X8) // 2])])
+folder("folder-text-as-png", [("train/ant/notes.png", b"these are notes, not an image\n")])
+folder("folder-empty-class", [("train/cat/README.txt", b"images go here\n")])
+folder("folder-mixed-sizes", [("train/bee/big.png", png(12, 10, 1))])
+folder("folder-unknown-test-class", [("test/dog/0.png", png(8, 8, 1))])
+put("folder-no-train/images/0.png", png(8, 8, 1))

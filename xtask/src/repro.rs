@@ -45,11 +45,13 @@ impl Scale {
                 "coreset.selector=gradmatch",
             ],
             Scale::Cpu => &CPU_BASE,
+            // Table 1 runs its own blocks (PAPER_BLOCKS); the figures use ResNet-18 on CIFAR-10
             Scale::Paper => &[
                 "data.dataset=cifar10",
                 "data.dir=data",
                 "model.arch=resnet18",
                 "train.epochs=300",
+                "train.batch_size=128",
                 "coreset.interval=20",
                 "coreset.selector=gradmatch",
             ],
@@ -61,7 +63,9 @@ impl Scale {
         match self {
             Scale::Tiny => "embedded MNIST-5k (4,000 train / 1,000 test), LeNet-5, 6 epochs, R = 2",
             Scale::Cpu => CPU_DESCRIBE,
-            Scale::Paper => "CIFAR-10, ResNet-18, 300 epochs, R = 20 (the published setting)",
+            Scale::Paper => {
+                "the published settings (Table 1: ResNet-18 and ResNet-101 on CIFAR-10/100, ResNet-101 on TinyImageNet and ImageNet; the figures: CIFAR-10, ResNet-18, 300 epochs, R = 20)"
+            }
         }
     }
 }
@@ -108,6 +112,135 @@ const PAPER_NOISE: [[f64; 6]; 4] = [
     [91.08, 91.86, 91.89, 92.11, 92.04, 90.33],
     [87.82, 88.37, 88.62, 88.69, 88.64, 86.81],
     [85.14, 86.05, 86.19, 86.45, 86.34, 76.67],
+];
+
+/// One (model, dataset) block of Table 1 at the paper scale: its config, coreset sizes and
+/// the paper's rows (digest §6.1), per size the five rates then coreset-only.
+struct PaperBlock {
+    /// Run-name part and CSV prefix.
+    key: &'static str,
+    /// Heading.
+    title: &'static str,
+    /// Config keys of every run of the block.
+    sets: &'static [&'static str],
+    sizes: &'static [f64],
+    /// SWaST-trim rows (`None`: the trim table has no such block).
+    trim: Option<&'static [[f64; 6]]>,
+    cut: &'static [[f64; 6]],
+    /// Training samples, sample shape and classes, for a dry run without the data.
+    facts: (usize, [usize; 3], usize),
+}
+
+/// The published CIFAR recipe (digest §5): 300 epochs, batch 128, R = 20, GradMatch.
+const CIFAR: [&str; 5] = [
+    "data.dir=data",
+    "train.epochs=300",
+    "train.batch_size=128",
+    "coreset.interval=20",
+    "coreset.selector=gradmatch",
+];
+
+const PAPER_BLOCKS: [PaperBlock; 6] = [
+    PaperBlock {
+        key: "r18-cifar10",
+        title: "ResNet-18, CIFAR-10 (GradMatch, 300 epochs, R = 20, batch 128)",
+        sets: &["data.dataset=cifar10", "model.arch=resnet18"],
+        sizes: &SIZES,
+        trim: Some(&PAPER_TRIM),
+        cut: &PAPER_CUT,
+        facts: (50_000, [3, 32, 32], 10),
+    },
+    PaperBlock {
+        key: "r18-cifar100",
+        title: "ResNet-18, CIFAR-100 (GradMatch, 300 epochs, R = 20, batch 128)",
+        sets: &["data.dataset=cifar100", "model.arch=resnet18"],
+        sizes: &SIZES,
+        trim: Some(&[
+            [71.94, 71.76, 71.44, 71.27, 71.20, 70.97],
+            [66.19, 65.97, 65.56, 65.22, 65.09, 64.79],
+            [38.38, 38.12, 37.58, 37.01, 36.88, 36.42],
+        ]),
+        cut: &[
+            [67.98, 71.09, 71.91, 72.09, 71.99, 70.97],
+            [63.24, 65.15, 65.55, 66.81, 66.30, 64.79],
+            [35.80, 37.81, 40.29, 39.55, 38.53, 36.42],
+        ],
+        facts: (50_000, [3, 32, 32], 100),
+    },
+    PaperBlock {
+        key: "r101-cifar10",
+        title: "ResNet-101, CIFAR-10 (GradMatch, 300 epochs, R = 20, batch 128)",
+        sets: &["data.dataset=cifar10", "model.arch=resnet101"],
+        sizes: &SIZES,
+        trim: Some(&[
+            [92.60, 92.45, 92.12, 91.89, 91.54, 91.13],
+            [89.81, 89.39, 88.04, 87.46, 87.29, 86.28],
+            [66.23, 63.36, 60.46, 55.45, 53.02, 49.72],
+        ]),
+        cut: &[
+            [91.85, 92.46, 92.61, 92.96, 92.62, 91.13],
+            [88.90, 89.55, 90.00, 90.13, 89.99, 86.28],
+            [64.57, 64.82, 66.92, 67.55, 66.52, 49.72],
+        ],
+        facts: (50_000, [3, 32, 32], 10),
+    },
+    PaperBlock {
+        key: "r101-cifar100",
+        title: "ResNet-101, CIFAR-100 (GradMatch, 300 epochs, R = 20, batch 128)",
+        sets: &["data.dataset=cifar100", "model.arch=resnet101"],
+        sizes: &SIZES,
+        trim: Some(&[
+            [71.93, 71.68, 70.47, 70.01, 68.74, 68.79],
+            [61.72, 60.25, 58.19, 56.63, 55.82, 53.88],
+            [21.16, 18.53, 16.04, 14.46, 13.87, 11.69],
+        ]),
+        cut: &[
+            [69.41, 70.73, 71.75, 71.95, 72.05, 68.79],
+            [59.27, 59.65, 62.87, 62.97, 62.14, 53.88],
+            [19.17, 20.11, 21.24, 20.99, 21.19, 11.69],
+        ],
+        facts: (50_000, [3, 32, 32], 100),
+    },
+    PaperBlock {
+        key: "r101-tinyimagenet",
+        title: "ResNet-101, TinyImageNet (Moderate, 300 epochs, R = 20, batch 256, 64×64)",
+        sets: &[
+            "data.dataset=folder",
+            "data.dir=data/tiny-imagenet-200",
+            "data.image_size=64",
+            "model.arch=resnet101",
+            "train.batch_size=256",
+            "coreset.selector=moderate",
+        ],
+        sizes: &[0.1, 0.05],
+        trim: None,
+        cut: &[
+            [51.29, 52.78, 53.49, 53.14, 52.98, 48.66],
+            [38.65, 42.83, 42.93, 41.94, 41.21, 35.10],
+        ],
+        facts: (100_000, [3, 64, 64], 200),
+    },
+    PaperBlock {
+        key: "r101-imagenet",
+        title: "ResNet-101, ImageNet-1k (EL2N, 90 epochs, R = 5, batch 512, 64×64)",
+        sets: &[
+            "data.dataset=folder",
+            "data.dir=data/imagenet",
+            "data.image_size=64",
+            "model.arch=resnet101",
+            "train.epochs=90",
+            "train.batch_size=512",
+            "coreset.interval=5",
+            "coreset.selector=el2n",
+        ],
+        sizes: &[0.1, 0.05],
+        trim: None,
+        cut: &[
+            [37.55, 38.28, 38.92, 39.19, 39.47, 31.72],
+            [31.63, 32.25, 32.71, 34.34, 33.12, 30.28],
+        ],
+        facts: (1_281_167, [3, 64, 64], 1000),
+    },
 ];
 
 struct Cell {
@@ -242,6 +375,13 @@ fn config_of(sets: &[String], seed: u64, name: &str) -> Result<Config> {
 }
 
 thread_local! {
+    /// Training samples, shape and classes of the block being listed, for a dry run on a
+    /// folder dataset that is not on this machine.
+    static FACTS: std::cell::Cell<Option<(usize, [usize; 3], usize)>> =
+        const { std::cell::Cell::new(None) };
+    /// Dense forward FLOPs per model, architecture and input.
+    static FORWARD: std::cell::RefCell<std::collections::HashMap<String, f64>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
     /// Estimated FLOPs of the grid a dry run listed.
     static COST: std::cell::RefCell<f64> = const { std::cell::RefCell::new(0.0) };
 }
@@ -258,19 +398,40 @@ fn estimated_flops(cfg: &Config) -> Result<f64> {
         D::Mnist | D::FashionMnist => (60_000, [1, 28, 28], 10),
         D::Cifar10 => (50_000, [3, 32, 32], 10),
         D::Cifar100 => (50_000, [3, 32, 32], 100),
+        D::Folder => {
+            let dir = Path::new(&cfg.data.dir);
+            match (
+                swast_data::folder::describe(dir, cfg.data.image_size),
+                FACTS.with(std::cell::Cell::get),
+            ) {
+                (Ok(f), _) => (f.train, f.shape, f.classes),
+                (Err(_), Some(facts)) => facts,
+                (Err(e), None) => bail!("the dry run counts the images of {}: {e}", dir.display()),
+            }
+        }
     };
     let n = if cfg.data.max_train > 0 {
         n.min(cfg.data.max_train)
     } else {
         n
     };
-    let model = cfg
-        .model
-        .build(shape, classes, &Device::flex())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let forward = swast_core::model::SwastModel::forward_flops(&model) as f64;
+    // building a ResNet-101 takes a while: one per architecture, shape and class count
+    let key = format!("{:?}{shape:?}{classes}", cfg.model);
+    let forward = match FORWARD.with(|f| f.borrow().get(&key).copied()) {
+        Some(f) => f,
+        None => {
+            let model = cfg
+                .model
+                .build(shape, classes, &Device::flex())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let f = swast_core::model::SwastModel::forward_flops(&model) as f64;
+            FORWARD.with(|m| m.borrow_mut().insert(key, f));
+            f
+        }
+    };
     let density = match cfg.method {
-        Method::Dense | Method::CoresetOnly => 1.0,
+        // SWaST-trim prunes only the classifier: a negligible share of the FLOPs
+        Method::Dense | Method::CoresetOnly | Method::SwastTrim => 1.0,
         _ => 1.0 - cfg.prune.sparsity,
     };
     let samples: f64 = if swast_core::run::selects(cfg.method) {
@@ -332,42 +493,131 @@ fn csv_row(csv: &mut String, key: &str, c: &Option<Cell>, paper: f64) {
 /// Runs one Table 1 block (`trim` or `cut`) and writes `<target>.md` / `.csv`.
 fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
     let target = format!("table1-{variant}");
-    let paper = if variant == "trim" {
-        &PAPER_TRIM
-    } else {
-        &PAPER_CUT
-    };
-    let sizes: &[f64] = if scale == Scale::Tiny {
-        &SIZES[..2]
-    } else {
-        &SIZES
-    };
+    let cut = variant == "cut";
     let mut md = format!(
-        "# Table 1, SWaST-{variant} block — `cargo xtask repro {target} --scale {}`\n\nOurs: {}; {seeds} seed(s); mean ± std of test accuracy (%).\nPaper: ResNet-18 on CIFAR-10, 300 epochs, R = 20, 5 seeds (digest §6.1). The scales differ (dataset, model, epochs), so the gap compares trends, not values.\n{}\n",
+        "# Table 1, SWaST-{variant} block — `cargo xtask repro {target} --scale {}`\n\nOurs: {}; {seeds} seed(s); mean ± std of test accuracy (%).\n{}\n{}\n",
         scale_name(scale),
         scale.describe(),
-        if variant == "trim" {
-            "Rates are the classifier's sparsity (the backbone stays dense)."
+        if scale == Scale::Paper {
+            "Paper: the same settings, 5 seeds (digest §5, §6.1)."
         } else {
+            "Paper: ResNet-18 on CIFAR-10, 300 epochs, R = 20, 5 seeds (digest §6.1). The scales differ (dataset, model, epochs), so the gap compares trends, not values."
+        },
+        if cut {
             "Rates are the backbone's sparsity; the classifier is fixed at 90%; state preservation λ = 0.1."
+        } else {
+            "Rates are the classifier's sparsity (the backbone stays dense)."
         }
     );
+    let mut csv = String::from("coreset,rate,ours_mean,ours_std,paper\n");
+    if scale == Scale::Paper {
+        for (bi, b) in PAPER_BLOCKS.iter().enumerate() {
+            let paper = match (cut, b.trim) {
+                (true, _) => b.cut,
+                (false, Some(p)) => p,
+                (false, None) => continue, // the trim table has no such row
+            };
+            FACTS.with(|f| f.set(Some(b.facts)));
+            // the block's keys replace the CIFAR recipe's
+            let key = |s: &str| s.split('=').next().unwrap_or_default().to_string();
+            let mut base: Vec<String> = CIFAR
+                .iter()
+                .filter(|c| !b.sets.iter().any(|s| key(s) == key(c)))
+                .map(|s| s.to_string())
+                .collect();
+            base.extend(b.sets.iter().map(|s| s.to_string()));
+            if dry {
+                println!(" {}:", b.title);
+                if b.sets.contains(&"data.dataset=folder") {
+                    let (n, [c, h, w], _) = b.facts;
+                    println!(
+                        "  (the decoded training images take {:.1} GB of memory per run)",
+                        (n * c * h * w) as f64 / 1e9
+                    );
+                }
+            }
+            let _ = write!(md, "\n## {}\n", b.title);
+            let block = Block {
+                base: &base,
+                sizes: b.sizes,
+                paper,
+                key: b.key,
+                extras: bi == 0,
+            };
+            table1_block(variant, &block, (seeds, out, dry), (&mut md, &mut csv))?;
+        }
+        FACTS.with(|f| f.set(None));
+        md.push_str("\nThe step-clock row and the preservation-off column are ours and run in the ResNet-18 / CIFAR-10 block only. TinyImageNet and ImageNet are read as image folders brought to 64×64 (`data.image_size = 64`; swast holds datasets in memory, and ImageNet at 224×224 would take 193 GB), with the CIFAR-style ResNet stem the other rows use.\n");
+    } else {
+        let block = Block {
+            base: &scale.base(),
+            sizes: if scale == Scale::Tiny {
+                &SIZES[..2]
+            } else {
+                &SIZES
+            },
+            paper: if cut { &PAPER_CUT } else { &PAPER_TRIM },
+            key: "",
+            extras: scale != Scale::Tiny,
+        };
+        table1_block(variant, &block, (seeds, out, dry), (&mut md, &mut csv))?;
+        if scale == Scale::Tiny {
+            md.push_str(
+                "\nThe tiny scale covers the 10% and 5% rows (1% of 4,000 samples is 40).\n",
+            );
+        }
+    }
+    write_out(out, &target, &md, &csv, dry)
+}
+
+/// The rows of one Table 1 block.
+struct Block<'a> {
+    /// Config keys every run of the block shares.
+    base: &'a [String],
+    sizes: &'a [f64],
+    /// The paper's values, per size the five rates then coreset-only.
+    paper: &'a [[f64; 6]],
+    /// Run-name and CSV prefix (empty below the paper scale).
+    key: &'a str,
+    /// Add our step-clock row and (cut) preservation-off column.
+    extras: bool,
+}
+
+/// Runs (or lists) one block of Table 1 and appends its rows to `md` and `csv`.
+fn table1_block(
+    variant: &str,
+    b: &Block,
+    (seeds, out, dry): (u64, &Path, bool),
+    (md, csv): (&mut String, &mut String),
+) -> Result<()> {
+    let target = format!("table1-{variant}");
     let cut = variant == "cut";
-    if cut {
+    let prefix = if b.key.is_empty() {
+        String::new()
+    } else {
+        format!("{}-", b.key)
+    };
+    let csv_prefix = if b.key.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", b.key)
+    };
+    if cut && b.extras {
         md.push_str("\n| coreset | 90% | 70% | 50% | 30% | 10% | coreset-only | 50%, preservation off |\n|---|---|---|---|---|---|---|---|\n");
     } else {
         md.push_str("\n| coreset | 90% | 70% | 50% | 30% | 10% | coreset-only |\n|---|---|---|---|---|---|---|\n");
     }
-    let mut csv = String::from("coreset,rate,ours_mean,ours_std,paper\n");
     // the last row repeats the smallest coreset on the step clock (LR and RigL counted in
     // optimizer steps, the reading before issue 12), for the old-vs-new comparison
-    let mut rows: Vec<(usize, f64, bool)> = sizes
+    let mut rows: Vec<(usize, f64, bool)> = b
+        .sizes
         .iter()
         .enumerate()
         .map(|(i, &s)| (i, s, false))
         .collect();
-    if scale != Scale::Tiny {
-        rows.push((sizes.len() - 1, sizes[sizes.len() - 1], true));
+    if b.extras {
+        let last = b.sizes.len() - 1;
+        rows.push((last, b.sizes[last], true));
     }
     for (si, size, step_clock) in rows {
         let mut row = if step_clock {
@@ -375,7 +625,7 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
         } else {
             format!("| {:.0}% ", 100.0 * size)
         };
-        let mut base = scale.base();
+        let mut base = b.base.to_vec();
         base.push(format!("coreset.fraction={size}"));
         let suffix = if step_clock {
             base.extend(STEP_CLOCK.iter().map(|s| s.to_string()));
@@ -387,7 +637,7 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
             let mut s = base.clone();
             s.push("method=coreset-only".into());
             run_seeds(
-                &format!("{target}-coreset-only-{size}{suffix}"),
+                &format!("{target}-{prefix}coreset-only-{size}{suffix}"),
                 &s,
                 seeds,
                 out,
@@ -404,7 +654,7 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
                 s.push("prune.classifier_sparsity=0.9".into());
             }
             let c = run_seeds(
-                &format!("{target}-{rate}-{size}{suffix}"),
+                &format!("{target}-{prefix}{rate}-{size}{suffix}"),
                 &s,
                 seeds,
                 out,
@@ -414,22 +664,22 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
                 (Some(a), Some(b)) => format!(" Δ {:+.2}", a.mean - b.mean),
                 _ => String::new(),
             };
-            let _ = write!(row, "| {}{delta} ", fmt_cell(&c, paper[si][ri]));
+            let _ = write!(row, "| {}{delta} ", fmt_cell(&c, b.paper[si][ri]));
             csv_row(
-                &mut csv,
-                &format!("{size}{suffix},{rate}"),
+                csv,
+                &format!("{csv_prefix}{size}{suffix},{rate}"),
                 &c,
-                paper[si][ri],
+                b.paper[si][ri],
             );
         }
-        let _ = write!(row, "| {} ", fmt_cell(&co, paper[si][5]));
+        let _ = write!(row, "| {} ", fmt_cell(&co, b.paper[si][5]));
         csv_row(
-            &mut csv,
-            &format!("{size}{suffix},coreset-only"),
+            csv,
+            &format!("{csv_prefix}{size}{suffix},coreset-only"),
             &co,
-            paper[si][5],
+            b.paper[si][5],
         );
-        if cut && !step_clock {
+        if cut && b.extras && !step_clock {
             // the paper's claim that state preservation matters: the same cut run without it
             let mut s = base.clone();
             s.extend([
@@ -439,30 +689,32 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
                 "preserve.mode=off".into(),
             ]);
             let c = run_seeds(
-                &format!("{target}-0.5-{size}-preserve-off"),
+                &format!("{target}-{prefix}0.5-{size}-preserve-off"),
                 &s,
                 seeds,
                 out,
                 dry,
             )?;
             let _ = write!(row, "| {} ", fmt_cell(&c, f64::NAN));
-            csv_row(&mut csv, &format!("{size},0.5-preserve-off"), &c, f64::NAN);
-        } else if cut {
+            csv_row(
+                csv,
+                &format!("{csv_prefix}{size},0.5-preserve-off"),
+                &c,
+                f64::NAN,
+            );
+        } else if cut && b.extras {
             row.push_str("| — ");
         }
         row.push_str("|\n");
         md.push_str(&row);
     }
-    if cut {
+    if cut && b.extras {
         md.push_str("\nThe last column is SWaST-cut at a 50% backbone rate with `preserve.mode = off` (no KL term), beside the 50% column with complete preservation; the paper prints no number for it (its ablation table is absent), so its paper value is blank.\n");
     }
-    if scale != Scale::Tiny {
+    if b.extras {
         md.push_str("\nThe step-clock row repeats the smallest coreset with `train.clock = \"step\"`, `prune.clock = \"step\"`, `prune.interval = 100`: the learning rate and RigL's ΔT / T_end counted in optimizer steps, as before issue 12.\n");
     }
-    if scale == Scale::Tiny {
-        md.push_str("\nThe tiny scale covers the 10% and 5% rows (1% of 4,000 samples is 40).\n");
-    }
-    write_out(out, &target, &md, &csv, dry)
+    Ok(())
 }
 
 fn table_noise(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
@@ -941,7 +1193,7 @@ pub fn main(args: &[String]) -> Result<()> {
     });
     if scale == Scale::Paper && !dry && plan.is_none() && !collect {
         eprintln!(
-            "note: the paper scale trains ResNet-18 for 300 epochs per run; use --dry-run to list the grid"
+            "note: the paper scale trains ResNet-18/101 for 300 epochs (ImageNet: 90) per run; use --dry-run to list the grid and its cost"
         );
     }
     let targets: Vec<&str> = match target.as_str() {

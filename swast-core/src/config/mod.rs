@@ -45,7 +45,7 @@ impl Method {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Augment {
-    /// On for 3×32×32 colour data (CIFAR), off otherwise.
+    /// On for colour images of at least 32×32 (CIFAR, image folders of photos), off otherwise.
     #[default]
     Auto,
     /// Always.
@@ -72,6 +72,9 @@ pub struct DataConfig {
     pub max_train: usize,
     /// Augmentation.
     pub augment: Augment,
+    /// `folder` datasets: the side of the square images (shorter side scaled to it, centre
+    /// cropped); 0 keeps the files' own size, which must then be the same for every image.
+    pub image_size: usize,
 }
 
 impl Default for DataConfig {
@@ -84,6 +87,7 @@ impl Default for DataConfig {
             val_fraction: 0.0,
             max_train: 0,
             augment: Augment::Auto,
+            image_size: 0,
         }
     }
 }
@@ -334,6 +338,7 @@ impl Config {
             1.0,
             true,
         )?;
+        self.check_image_size()?;
         fraction_in(
             "coreset.fraction",
             self.coreset.fraction,
@@ -350,6 +355,23 @@ impl Config {
             return Err(ConfigError(format!(
                 "preserve.lambda must be a non-negative number, got {}",
                 self.preserve.lambda
+            )));
+        }
+        Ok(())
+    }
+
+    /// `data.image_size` applies to image folders only, and must be a sensible side.
+    fn check_image_size(&self) -> Result<(), ConfigError> {
+        let s = self.data.image_size;
+        if s > 0 && self.data.dataset != DatasetName::Folder {
+            return Err(ConfigError(format!(
+                "data.image_size ({s}) applies only to data.dataset = \"folder\"; the {} files have a fixed size: remove the key",
+                self.data.dataset
+            )));
+        }
+        if s > 4096 {
+            return Err(ConfigError(format!(
+                "data.image_size must be at most 4096 pixels, got {s}"
             )));
         }
         Ok(())

@@ -108,6 +108,9 @@ pub struct Summary {
     /// Weights regrown over all mask updates, as a share of the weights the masks keep.
     #[serde(default)]
     pub regrown_share: f64,
+    /// The class names, in label order (an image folder's class folders, sorted).
+    #[serde(default)]
+    pub class_names: Vec<String>,
 }
 
 /// Where a run's events go: the run's `metrics.jsonl` and the caller's sink.
@@ -387,5 +390,6 @@ fn summarize(
         final_train_accuracy: st.last_train_accuracy,
         mask_updates: ts.mask_updates,
         regrown_share: ts.regrown as f64 / masked_kept.max(1) as f64,
+        class_names: data.train.class_names().to_vec(),
     }
 }

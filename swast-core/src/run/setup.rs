@@ -87,7 +87,11 @@ pub struct PreparedData {
 /// Loads and prepares the data of `cfg`: reads the dataset, takes the `max_train` subset,
 /// holds out the validation split, then corrupts training labels.
 pub fn prepare_data(cfg: &Config) -> Result<PreparedData, RunError> {
-    let splits = swast_data::load(cfg.data.dataset, Path::new(&cfg.data.dir))?;
+    let opts = swast_data::LoadOptions {
+        image_size: cfg.data.image_size,
+        cache: true,
+    };
+    let splits = swast_data::load_with(cfg.data.dataset, Path::new(&cfg.data.dir), &opts)?;
     let mut train = splits.train;
     if train.is_empty() || splits.test.is_empty() {
         return Err(DataError::Invalid {
@@ -127,7 +131,11 @@ pub fn build_trainer(
     let augment = match cfg.data.augment {
         Augment::On => true,
         Augment::Off => false,
-        Augment::Auto => data.train.shape() == [3, 32, 32],
+        // natural colour images of at least CIFAR's size (CIFAR, image folders of photos)
+        Augment::Auto => {
+            let [c, h, w] = data.train.shape();
+            c == 3 && h.min(w) >= 32
+        }
     };
     let steps_per_epoch = data.train.len().div_ceil(cfg.train.batch_size) as u64;
     let mut trainer = Trainer::new(

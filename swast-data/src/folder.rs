@@ -1,0 +1,649 @@
+//! Image-folder datasets (`data.dataset = "folder"`): the ImageFolder layout of torchvision,
+//! TinyImageNet and most users' own data.
+//!
+//! ```text
+//! root/train/<class>/**/*.{png,jpg,jpeg}     one folder per class (sorted names = class ids)
+//! root/test/<class>/**/*.{png,jpg,jpeg}      or val/<class>/…, the same classes
+//! root/val/images/*.JPEG + val/val_annotations.txt   (TinyImageNet: `file<TAB>class…`)
+//! ```
+//!
+//! Images are decoded with the `image` crate (PNG and JPEG), brought to `image_size`×
+//! `image_size` by scaling the shorter side to `image_size` and cropping the centre (0 keeps
+//! the files' own size, which must then be the same for all), and kept as bytes: grayscale
+//! when no training image has colour, RGB otherwise. Decoding runs on every core.
+//!
+//! The decoded splits are cached in `root/.swast-cache/` as one binary file keyed by the file
+//! list (names, sizes, modification times), the image size and the format version, so a second
+//! run reads them back instead of decoding again. A cache that is stale, damaged or from
+//! another version is rebuilt; one that cannot be written (read-only data, disk full) is
+//! skipped with a warning, and the run goes on.
+
+use crate::dataset::{Dataset, Pixels};
+use crate::error::{DataError, Result};
+use crate::sources::Splits;
+use image::imageops::FilterType;
+use image::{DynamicImage, GenericImageView, ImageFormat};
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// How a folder dataset is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FolderOptions {
+    /// Side of the square images (shorter side scaled to it, centre cropped); 0 keeps the
+    /// files' own size, which must then be the same for every image.
+    pub image_size: usize,
+    /// Read and write the decoded cache in `root/.swast-cache/`.
+    pub cache: bool,
+}
+
+/// The cache folder inside a dataset root.
+pub const CACHE_DIR: &str = ".swast-cache";
+const CACHE_MAGIC: &[u8; 8] = b"SWASTIMG";
+const CACHE_VERSION: u32 = 1;
+const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
+
+/// One labelled image file.
+#[derive(Debug, Clone)]
+struct Entry {
+    path: PathBuf,
+    label: u16,
+}
+
+/// The files of both splits, before decoding.
+#[derive(Debug)]
+struct Layout {
+    classes: Vec<String>,
+    train: Vec<Entry>,
+    test: Vec<Entry>,
+    /// `test` or `val`, for the dataset's name and messages.
+    test_dir: &'static str,
+}
+
+fn bad(path: &Path, message: impl Into<String>) -> DataError {
+    DataError::Image {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
+    move |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn hidden(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+/// Sorted subfolders of `dir` (hidden ones skipped).
+fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io(dir))? {
+        let p = e.map_err(io(dir))?.path();
+        if p.is_dir() && !hidden(&p) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Every image file under `dir`, at any depth, sorted by path.
+fn images_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).map_err(io(&d))? {
+            let p = e.map_err(io(&d))?.path();
+            if hidden(&p) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_image(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The files of `split_dir/<class>/…` for the classes in `classes`.
+fn class_folders(split_dir: &Path, classes: &[String]) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for dir in subdirs(split_dir)? {
+        let name = name_of(&dir);
+        let Some(label) = classes.iter().position(|c| *c == name) else {
+            return Err(bad(
+                &dir,
+                format!(
+                    "`{name}` is not a class of the training split (train/ has {} class folders); rename or remove the folder",
+                    classes.len()
+                ),
+            ));
+        };
+        let files = images_under(&dir)?;
+        if files.is_empty() {
+            return Err(bad(
+                &dir,
+                "class folder has no .png, .jpg or .jpeg images; add images or remove the folder",
+            ));
+        }
+        out.extend(files.into_iter().map(|path| Entry {
+            path,
+            label: label as u16,
+        }));
+    }
+    Ok(out)
+}
+
+/// TinyImageNet's validation layout: `val_annotations.txt` lines `file<TAB>class<TAB>…`,
+/// images in `images/`.
+fn annotations(split_dir: &Path, classes: &[String]) -> Result<Vec<Entry>> {
+    let ann = split_dir.join("val_annotations.txt");
+    let text = std::fs::read_to_string(&ann).map_err(io(&ann))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let csv_err = |message: String| DataError::Csv {
+            path: ann.clone(),
+            line: i + 1,
+            message,
+        };
+        let mut f = line.split('\t');
+        let (Some(file), Some(class)) = (f.next(), f.next()) else {
+            return Err(csv_err("expected `file<TAB>class`, found one field".into()));
+        };
+        let Some(label) = classes.iter().position(|c| c == class) else {
+            return Err(csv_err(format!(
+                "class `{class}` is not a folder of train/"
+            )));
+        };
+        let path = split_dir.join("images").join(file);
+        if !path.is_file() {
+            return Err(csv_err(format!("{} does not exist", path.display())));
+        }
+        out.push(Entry {
+            path,
+            label: label as u16,
+        });
+    }
+    if out.is_empty() {
+        return Err(bad(&ann, "lists no image; the file is empty or truncated"));
+    }
+    Ok(out)
+}
+
+fn layout(root: &Path) -> Result<Layout> {
+    let train_dir = root.join("train");
+    if !train_dir.is_dir() {
+        return Err(bad(
+            root,
+            "no train/ folder: a folder dataset needs train/<class>/*.png|jpg and test/ or val/ beside it; point `data.dir` at that folder",
+        ));
+    }
+    let class_dirs = subdirs(&train_dir)?;
+    if class_dirs.is_empty() {
+        return Err(bad(
+            &train_dir,
+            "no class folders: put each class's images in train/<class>/",
+        ));
+    }
+    let classes: Vec<String> = class_dirs.iter().map(|d| name_of(d)).collect();
+    if classes.len() > usize::from(u16::MAX) {
+        return Err(bad(&train_dir, "more than 65535 classes"));
+    }
+    let train = class_folders(&train_dir, &classes)?;
+    for name in ["test", "val"] {
+        let d = root.join(name);
+        if !d.is_dir() {
+            continue;
+        }
+        let test = if d.join("val_annotations.txt").is_file() {
+            annotations(&d, &classes)?
+        } else if subdirs(&d)?.iter().any(|s| classes.contains(&name_of(s))) {
+            class_folders(&d, &classes)?
+        } else {
+            // e.g. TinyImageNet's test/: images without labels
+            continue;
+        };
+        return Ok(Layout {
+            classes,
+            train,
+            test,
+            test_dir: name,
+        });
+    }
+    Err(bad(
+        root,
+        "no labelled test/ or val/ folder: add test/<class>/ (or val/<class>/, or val/images with val/val_annotations.txt)",
+    ))
+}
+
+/// One decoded image, already brought to the dataset's size.
+struct Decoded {
+    img: DynamicImage,
+    color: bool,
+}
+
+fn decode(path: &Path, size: usize) -> Result<Decoded> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    // by contents, not by the name: a text file called .png is not an image
+    let format = match image::guess_format(&bytes) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
+        Ok(_) | Err(_) if bytes.is_empty() => {
+            return Err(bad(path, "empty file; delete or replace it"));
+        }
+        _ => {
+            return Err(bad(
+                path,
+                "not a PNG or JPEG image (unrecognised contents); delete or replace the file",
+            ));
+        }
+    };
+    let img = image::load_from_memory_with_format(&bytes, format).map_err(|e| {
+        // the decoders' messages may span lines: keep the error on one
+        let e = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        bad(
+            path,
+            format!("cannot decode: {e}; the file is truncated or damaged: delete or replace it"),
+        )
+    })?;
+    let color = img.color().has_color();
+    Ok(Decoded {
+        img: fit(img, size),
+        color,
+    })
+}
+
+/// Scales the shorter side to `size` and crops the centre square; `size` 0 keeps the image.
+fn fit(img: DynamicImage, size: usize) -> DynamicImage {
+    if size == 0 {
+        return img;
+    }
+    let s = size as u32;
+    let (w, h) = img.dimensions();
+    if (w, h) == (s, s) {
+        return img;
+    }
+    let scale = f64::from(s) / f64::from(w.min(h));
+    let nw = ((f64::from(w) * scale).round() as u32).max(s);
+    let nh = ((f64::from(h) * scale).round() as u32).max(s);
+    let resized = img.resize_exact(nw, nh, FilterType::Triangle);
+    resized.crop_imm((nw - s) / 2, (nh - s) / 2, s, s)
+}
+
+fn decode_all(entries: &[Entry], size: usize) -> Result<Vec<Decoded>> {
+    let results: Vec<Result<Decoded>> = entries.par_iter().map(|e| decode(&e.path, size)).collect();
+    // the first failing file in sorted order, whatever thread saw it first
+    results.into_iter().collect()
+}
+
+/// Pixels (CHW, sample-major) of decoded images that must all be `w`×`h`.
+fn to_pixels(
+    entries: &[Entry],
+    images: &[Decoded],
+    channels: usize,
+    (w, h): (u32, u32),
+) -> Result<Vec<u8>> {
+    let plane = (w * h) as usize;
+    let mut out = vec![0u8; images.len() * channels * plane];
+    for (k, (d, e)) in images.iter().zip(entries).enumerate() {
+        let (iw, ih) = d.img.dimensions();
+        if (iw, ih) != (w, h) {
+            return Err(bad(
+                &e.path,
+                format!(
+                    "image is {iw}x{ih} where the first training image is {w}x{h}; set `data.image_size` (e.g. {}) to resize every image to one size",
+                    w.min(h)
+                ),
+            ));
+        }
+        let dst = &mut out[k * channels * plane..(k + 1) * channels * plane];
+        if channels == 1 {
+            dst.copy_from_slice(d.img.to_luma8().as_raw());
+        } else {
+            let rgb = d.img.to_rgb8();
+            for (p, px) in rgb.as_raw().chunks_exact(3).enumerate() {
+                for c in 0..3 {
+                    dst[c * plane + p] = px[c];
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decoded splits: what the cache holds.
+#[derive(Debug, Clone, PartialEq)]
+struct Decoded2 {
+    shape: [usize; 3],
+    classes: Vec<String>,
+    test_dir: String,
+    train: (Vec<u16>, Vec<u8>),
+    test: (Vec<u16>, Vec<u8>),
+}
+
+fn decode_layout(l: &Layout, size: usize) -> Result<Decoded2> {
+    let train = decode_all(&l.train, size)?;
+    let test = decode_all(&l.test, size)?;
+    let channels = if train.iter().any(|d| d.color) { 3 } else { 1 };
+    let dims = train[0].img.dimensions();
+    let shape = [channels, dims.1 as usize, dims.0 as usize];
+    let labels = |e: &[Entry]| e.iter().map(|e| e.label).collect::<Vec<_>>();
+    Ok(Decoded2 {
+        shape,
+        classes: l.classes.clone(),
+        test_dir: l.test_dir.into(),
+        train: (
+            labels(&l.train),
+            to_pixels(&l.train, &train, channels, dims)?,
+        ),
+        test: (labels(&l.test), to_pixels(&l.test, &test, channels, dims)?),
+    })
+}
+
+/// FNV-1a, 64 bits: a stable hash for cache keys and checksums.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn bytes(mut self, b: &[u8]) -> Self {
+        for &x in b {
+            self.0 ^= u64::from(x);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+    fn u64(self, v: u64) -> Self {
+        self.bytes(&v.to_le_bytes())
+    }
+}
+
+/// The cache key: the format version, the image size and every file's relative path, label,
+/// length and modification time.
+fn cache_key(root: &Path, l: &Layout, size: usize) -> Result<u64> {
+    let mut h = Fnv::new().u64(u64::from(CACHE_VERSION)).u64(size as u64);
+    for c in &l.classes {
+        h = h.bytes(c.as_bytes()).u64(0);
+    }
+    for (split, entries) in [(0u64, &l.train), (1, &l.test)] {
+        h = h.u64(split).u64(entries.len() as u64);
+        for e in entries {
+            let m = std::fs::metadata(&e.path).map_err(io(&e.path))?;
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as u64);
+            let rel = e.path.strip_prefix(root).unwrap_or(&e.path);
+            h = h
+                .bytes(rel.to_string_lossy().as_bytes())
+                .u64(u64::from(e.label))
+                .u64(m.len())
+                .u64(mtime);
+        }
+    }
+    Ok(h.0)
+}
+
+fn put_u32(out: &mut Vec<u8>, v: usize) {
+    out.extend_from_slice(&(v as u32).to_le_bytes());
+}
+
+fn encode_cache(key: u64, d: &Decoded2) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + d.train.1.len() + d.test.1.len());
+    out.extend_from_slice(CACHE_MAGIC);
+    put_u32(&mut out, CACHE_VERSION as usize);
+    out.extend_from_slice(&key.to_le_bytes());
+    for s in d.shape {
+        put_u32(&mut out, s);
+    }
+    put_u32(&mut out, d.classes.len());
+    for c in d.classes.iter().chain([&d.test_dir]) {
+        put_u32(&mut out, c.len());
+        out.extend_from_slice(c.as_bytes());
+    }
+    for (labels, pixels) in [&d.train, &d.test] {
+        put_u32(&mut out, labels.len());
+        for l in labels {
+            out.extend_from_slice(&l.to_le_bytes());
+        }
+        out.extend_from_slice(pixels);
+    }
+    let sum = Fnv::new().bytes(&out).0;
+    out.extend_from_slice(&sum.to_le_bytes());
+    out
+}
+
+/// Reads a cache file back; `None` when it is not a complete, intact cache for `key`.
+fn decode_cache(bytes: &[u8], key: u64) -> Option<Decoded2> {
+    let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+    if Fnv::new().bytes(body).0 != u64::from_le_bytes(sum.try_into().ok()?) {
+        return None;
+    }
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let s = body.get(at..at.checked_add(n)?)?;
+        at += n;
+        Some(s)
+    };
+    if take(8)? != CACHE_MAGIC {
+        return None;
+    }
+    let rd = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as usize;
+    if rd(take(4)?) != CACHE_VERSION as usize {
+        return None;
+    }
+    if u64::from_le_bytes(take(8)?.try_into().ok()?) != key {
+        return None;
+    }
+    let shape = [rd(take(4)?), rd(take(4)?), rd(take(4)?)];
+    let nc = rd(take(4)?);
+    let mut names = Vec::with_capacity(nc + 1);
+    for _ in 0..=nc {
+        let n = rd(take(4)?);
+        names.push(String::from_utf8(take(n)?.to_vec()).ok()?);
+    }
+    let test_dir = names.pop()?;
+    let sample: usize = shape.iter().product();
+    let mut split = || -> Option<(Vec<u16>, Vec<u8>)> {
+        let n = rd(take(4)?);
+        let labels = take(n.checked_mul(2)?)?
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Some((labels, take(n.checked_mul(sample)?)?.to_vec()))
+    };
+    let train = split()?;
+    let test = split()?;
+    (at == body.len()).then_some(Decoded2 {
+        shape,
+        classes: names,
+        test_dir,
+        train,
+        test,
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees a
+/// partial cache.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// What a folder dataset holds, read from its file list and its first training image's header
+/// (nothing is decoded): for cost estimates before a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderFacts {
+    /// Training images.
+    pub train: usize,
+    /// Test (or validation) images.
+    pub test: usize,
+    /// Classes.
+    pub classes: usize,
+    /// The sample shape `[C, H, W]` as the first training image gives it (C from its colour
+    /// type; a later colour image would make it 3).
+    pub shape: [usize; 3],
+}
+
+/// Counts a folder dataset's images and classes without decoding them.
+pub fn describe(root: &Path, image_size: usize) -> Result<FolderFacts> {
+    use image::ImageDecoder;
+    let l = layout(root)?;
+    let first = &l.train[0].path;
+    let dec = image::ImageReader::open(first)
+        .map_err(io(first))?
+        .with_guessed_format()
+        .map_err(io(first))?
+        .into_decoder()
+        .map_err(|e| bad(first, format!("cannot read the header: {e}")))?;
+    let (w, h) = dec.dimensions();
+    let c = if dec.color_type().has_color() { 3 } else { 1 };
+    let (h, w) = if image_size > 0 {
+        (image_size, image_size)
+    } else {
+        (h as usize, w as usize)
+    };
+    Ok(FolderFacts {
+        train: l.train.len(),
+        test: l.test.len(),
+        classes: l.classes.len(),
+        shape: [c, h, w],
+    })
+}
+
+/// The path of the cache file for `size` in `root`.
+pub fn cache_path(root: &Path, image_size: usize) -> PathBuf {
+    root.join(CACHE_DIR)
+        .join(format!("folder-{image_size}.bin"))
+}
+
+/// Reads an image-folder dataset (see the module docs for the layout).
+pub fn load_folder(root: &Path, opts: &FolderOptions) -> Result<Splits> {
+    let l = layout(root)?;
+    let size = opts.image_size;
+    let d = if opts.cache {
+        let key = cache_key(root, &l, size)?;
+        let path = cache_path(root, size);
+        match std::fs::read(&path)
+            .ok()
+            .and_then(|b| decode_cache(&b, key))
+        {
+            Some(d) => {
+                tracing::debug!(cache = %path.display(), "folder dataset read from its cache");
+                d
+            }
+            None => {
+                let d = decode_layout(&l, size)?;
+                if let Err(e) = write_atomic(&path, &encode_cache(key, &d)) {
+                    tracing::warn!(
+                        "could not write the decoded-image cache {}: {e}; the next run decodes the images again",
+                        path.display()
+                    );
+                }
+                d
+            }
+        }
+    } else {
+        decode_layout(&l, size)?
+    };
+    splits_of(d)
+}
+
+fn splits_of(d: Decoded2) -> Result<Splits> {
+    let make = |name: String, (labels, values): (Vec<u16>, Vec<u8>)| {
+        Dataset::new(
+            name,
+            d.shape,
+            Pixels::U8 { values, max: 255 },
+            labels,
+            None,
+            d.classes.clone(),
+        )
+    };
+    Ok(Splits {
+        train: make("folder/train".into(), d.train.clone())?,
+        test: make(format!("folder/{}", d.test_dir), d.test.clone())?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Decoded2 {
+        Decoded2 {
+            shape: [1, 2, 2],
+            classes: vec!["a".into(), "bee".into()],
+            test_dir: "val".into(),
+            train: (vec![0, 1], (0..8).collect()),
+            test: (vec![1], vec![9, 8, 7, 6]),
+        }
+    }
+
+    #[test]
+    fn cache_round_trips_and_rejects_damage() {
+        let d = sample();
+        let bytes = encode_cache(42, &d);
+        assert_eq!(decode_cache(&bytes, 42), Some(d));
+        assert_eq!(decode_cache(&bytes, 43), None, "another key");
+        for cut in [0, 1, 8, bytes.len() / 2, bytes.len() - 1] {
+            assert_eq!(decode_cache(&bytes[..cut], 42), None, "truncated at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[30] ^= 1;
+        assert_eq!(decode_cache(&flipped, 42), None, "a flipped bit");
+    }
+
+    #[test]
+    fn fit_scales_the_shorter_side_and_crops_the_centre() {
+        let img = DynamicImage::new_rgb8(40, 20);
+        assert_eq!(fit(img.clone(), 10).dimensions(), (10, 10));
+        assert_eq!(fit(img.clone(), 0).dimensions(), (40, 20));
+        assert_eq!(
+            fit(DynamicImage::new_luma8(7, 9), 16).dimensions(),
+            (16, 16)
+        );
+    }
+}
