@@ -322,7 +322,11 @@ fn runs(
             let cfg = config_of(sets, seed, name)?;
             let dir = out.join(name).join(format!("seed-{seed}"));
             let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
-            let same = read(swast_core::run::files::CONFIG).is_some_and(|t| t == cfg.to_toml());
+            // the same text, or (a folder written by an older version: keys added since,
+            // or in another order) the same values, as `swast train` itself accepts
+            let same = read(swast_core::run::files::CONFIG).is_some_and(|t| {
+                t == cfg.to_toml() || swast_cli::load_config(&t, &[]).is_ok_and(|old| old == cfg)
+            });
             match read(swast_core::run::files::SUMMARY)
                 .and_then(|t| serde_json::from_str::<Summary>(&t).ok())
             {
