@@ -90,8 +90,11 @@ pub enum Event {
         lr: f64,
         /// Samples trained on in this epoch.
         samples: usize,
-        /// Wall seconds of the epoch (training and evaluation).
+        /// Wall seconds of the epoch (its selection, training and evaluation).
         seconds: f64,
+        /// Of `seconds`, those spent evaluating (0 when not evaluated).
+        #[serde(default)]
+        eval_seconds: f64,
         /// Training FLOPs so far.
         train_flops: f64,
         /// Share of zero weights over all prunable weights.

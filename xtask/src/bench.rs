@@ -18,7 +18,7 @@ use swast_data::{Batcher, Dataset, Normalization, Pixels, SeededRng};
 const BATCH: usize = 128;
 
 /// The backends compiled in, by `--device` name.
-fn backends() -> Vec<(&'static str, Device)> {
+pub(crate) fn backends() -> Vec<(&'static str, Device)> {
     #[allow(unused_mut)]
     let mut v = vec![("flex", Device::flex())];
     #[cfg(feature = "tch")]
@@ -237,6 +237,9 @@ fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
 
 /// Entry point: `bench [--out FILE] [--seconds S]`.
 pub fn main(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "--tta") {
+        return crate::tta::main(args);
+    }
     let (mut out, mut seconds) = (PathBuf::from("results/bench.md"), 3.0f64);
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -250,7 +253,7 @@ pub fn main(args: &[String]) -> Result<()> {
                     .context("--seconds takes a number")?
             }
             o => bail!(
-                "unexpected argument `{o}`; usage: cargo xtask bench [--out FILE] [--seconds S]"
+                "unexpected argument `{o}`; usage: cargo xtask bench [--out FILE] [--seconds S] | bench --tta [--epochs E] [--out FILE]"
             ),
         }
     }

@@ -7,13 +7,15 @@
 //! - `test-wgpu`: the device tests on wgpu over lavapipe (installs the driver if missing).
 //! - `test-slurm`: the tiny `table1-cut` grid as a Slurm job array on a one-node cluster
 //!   started here (root), checked against the in-process table.
-//! - `bench`: throughput per compiled backend, PyTorch beside it when importable.
+//! - `bench`: throughput per compiled backend, PyTorch beside it when importable;
+//!   `bench --tta`: time to a target accuracy for dense, coreset-only and SWaST-cut.
 //! - `repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D]
 //!   [--dry-run | --plan FILE [--swast CMD] | --collect]`: the paper's tables through the
 //!   swast library, beside the paper's numbers; or the grid as a plan for any job runner.
 
 mod bench;
 mod repro;
+mod tta;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -117,7 +119,7 @@ fn main() -> Result<()> {
         }
         None => {
             println!(
-                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  setup-tch                    PyTorch 2.9.0 venv + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)"
+                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  setup-tch                    PyTorch 2.9.0 venv + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)"
             );
             Ok(())
         }

@@ -126,7 +126,8 @@ pub(super) fn evaluate(
     st.last_train_accuracy = tr.stats.accuracy;
     st.wall_seconds += seconds;
     st.phase_seconds.train += tr.seconds;
-    st.phase_seconds.eval += te_t.elapsed().as_secs_f64();
+    let eval_seconds = te_t.elapsed().as_secs_f64();
+    st.phase_seconds.eval += eval_seconds;
     out.emit(
         &Event::EpochEnd {
             epoch: t,
@@ -144,6 +145,7 @@ pub(super) fn evaluate(
             lr: tr.lr,
             samples: tr.stats.samples,
             seconds,
+            eval_seconds,
             train_flops: trainer.state().train_flops,
             sparsity: trainer.overall_sparsity(),
             mask_updates: trainer.state().mask_updates,

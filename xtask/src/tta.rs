@@ -1,0 +1,343 @@
+//! `cargo xtask bench --tta`: time to accuracy. On full MNIST and Fashion-MNIST, the wall
+//! seconds dense, coreset-only and SWaST-cut training (LeNet-5, the README recipe) take to
+//! first reach a target test accuracy, evaluated after every epoch with the evaluation time
+//! left out, on every backend compiled in, beside PyTorch eager dense with the same recipe in
+//! the same run when `python3 -c "import torch"` works.
+
+use anyhow::{Context, Result, bail};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use swast_cli::Parts;
+use swast_core::events::{Event, EventSink};
+use swast_core::run::{RunError, RunOptions, run};
+
+/// A dataset with its target accuracy.
+struct Target {
+    name: &'static str,
+    accuracy: f64,
+}
+
+const TARGETS: [Target; 2] = [
+    Target {
+        name: "mnist",
+        accuracy: 0.985,
+    },
+    Target {
+        name: "fashion-mnist",
+        accuracy: 0.89,
+    },
+];
+
+/// The methods compared, as config keys on top of the shared recipe.
+const METHODS: [(&str, &[&str]); 3] = [
+    ("dense", &["method=dense"]),
+    (
+        "coreset-only",
+        &[
+            "method=coreset-only",
+            "coreset.selector=gradmatch",
+            "coreset.fraction=0.1",
+            "coreset.interval=2",
+        ],
+    ),
+    (
+        "swast-cut",
+        &[
+            "method=swast-cut",
+            "coreset.selector=gradmatch",
+            "coreset.fraction=0.1",
+            "coreset.interval=2",
+            "prune.sparsity=0.5",
+            "prune.classifier_sparsity=0.9",
+        ],
+    ),
+];
+
+/// One measured curve: per evaluated epoch, (seconds without evaluation so far, accuracy).
+#[derive(Debug, Default)]
+struct Curve {
+    points: Vec<(f64, f64)>,
+    /// Seconds so far, evaluation excluded.
+    clock: f64,
+    target: f64,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl Curve {
+    fn reached(&self) -> Option<(usize, f64, f64)> {
+        self.points
+            .iter()
+            .enumerate()
+            .find(|(_, (_, a))| *a >= self.target)
+            .map(|(i, (s, a))| (i + 1, *s, *a))
+    }
+    fn best(&self) -> f64 {
+        self.points.iter().map(|p| p.1).fold(0.0, f64::max)
+    }
+}
+
+impl EventSink for Curve {
+    fn emit(&mut self, event: &Event) -> std::io::Result<()> {
+        if let Event::EpochEnd {
+            seconds,
+            eval_seconds,
+            test_accuracy,
+            ..
+        } = event
+        {
+            self.clock += seconds - eval_seconds;
+            let acc = test_accuracy.unwrap_or(f64::NAN);
+            self.points.push((self.clock, acc));
+            if acc >= self.target
+                && let Some(s) = &self.stop
+            {
+                s.store(true, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Trains one method until it reaches the target (or `epochs` end).
+fn swast_curve(
+    device_name: &str,
+    dataset: &str,
+    method: &[&str],
+    (epochs, target): (usize, f64),
+    scratch: &Path,
+) -> Result<Curve> {
+    let mut sets: Vec<String> = vec![
+        format!("data.dataset={dataset}"),
+        "data.dir=data".into(),
+        "model.arch=lenet5".into(),
+        format!("train.epochs={epochs}"),
+        "train.eval_every=1".into(),
+        format!("device={device_name}"),
+        "name=tta".into(),
+    ];
+    sets.extend(method.iter().map(|s| s.to_string()));
+    let cfg = swast_cli::load_config("", &sets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let device = swast_cli::parse_device(device_name).map_err(|e| anyhow::anyhow!(e))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut curve = Curve {
+        target,
+        stop: Some(stop.clone()),
+        ..Curve::default()
+    };
+    let opts = RunOptions {
+        stop: Some(stop),
+        ..RunOptions::default()
+    };
+    let dir = scratch.join(format!("{device_name}-{dataset}-{}", method[0]));
+    let _ = std::fs::remove_dir_all(&dir);
+    match run(&cfg, &device, &dir, &opts, &mut curve, &Parts) {
+        Ok(_) | Err(RunError::Interrupted { .. }) => Ok(curve),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+/// PyTorch eager dense LeNet-5 with the same recipe: SGD (momentum 0.9, Nesterov, weight
+/// decay 5e-4), lr 0.05 cosine over the epochs' progress, batch 128, per-channel
+/// normalization from the training set, a fresh shuffle every epoch, evaluation after every
+/// epoch (timed apart). Prints one JSON line of (seconds, accuracy) points.
+const TORCH_TTA: &str = r#"
+import gzip, json, math, os, struct, sys, time
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+root, epochs, target, threads = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads); torch.manual_seed(0)
+def read(prefix, kind):
+    for name in (f"{prefix}-{kind}", f"{prefix}-{kind}".replace("-idx", ".idx")):
+        for p in (os.path.join(root, name), os.path.join(root, name + ".gz")):
+            if os.path.exists(p):
+                raw = (gzip.open if p.endswith(".gz") else open)(p, "rb").read()
+                if kind.startswith("images"):
+                    n, r, c = struct.unpack(">III", raw[4:16])
+                    return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, r, c)
+                return np.frombuffer(raw, np.uint8, offset=8)
+    sys.exit(f"missing {prefix}-{kind} in {root}")
+xtr = torch.tensor(read("train", "images-idx3-ubyte"), dtype=torch.float32) / 255
+ytr = torch.tensor(read("train", "labels-idx1-ubyte"), dtype=torch.long)
+xte = torch.tensor(read("t10k", "images-idx3-ubyte"), dtype=torch.float32) / 255
+yte = torch.tensor(read("t10k", "labels-idx1-ubyte"), dtype=torch.long)
+m, s = xtr.mean(), xtr.std()
+xtr, xte = (xtr - m) / s, (xte - m) / s
+class LeNet5(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.c1 = nn.Conv2d(1, 6, 5, padding=2); s.c2 = nn.Conv2d(6, 16, 5)
+        s.f1 = nn.Linear(400, 120); s.f2 = nn.Linear(120, 84); s.f3 = nn.Linear(84, 10)
+    def forward(s, x):
+        x = F.max_pool2d(F.relu(s.c1(x)), 2); x = F.max_pool2d(F.relu(s.c2(x)), 2)
+        return s.f3(F.relu(s.f2(F.relu(s.f1(x.flatten(1))))))
+model = LeNet5()
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+n, b = len(ytr), 128
+steps = math.ceil(n / b)
+clock, points = 0.0, []
+for e in range(epochs):
+    model.train(); t0 = time.time()
+    perm = torch.randperm(n)
+    for i in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = 0.05 * 0.5 * (1 + math.cos(math.pi * (e + i / steps) / epochs))
+        idx = perm[i * b:(i + 1) * b]
+        opt.zero_grad(); F.cross_entropy(model(xtr[idx]), ytr[idx]).backward(); opt.step()
+    clock += time.time() - t0
+    model.eval()
+    with torch.no_grad():
+        acc = sum((model(xte[j:j + 1000]).argmax(1) == yte[j:j + 1000]).sum().item() for j in range(0, len(yte), 1000)) / len(yte)
+    points.append((clock, acc))
+    if acc >= target: break
+print(json.dumps({"version": torch.__version__, "points": points}))
+"#;
+
+fn torch_curve(dataset: &str, epochs: usize, target: f64) -> Result<Option<(String, Curve)>> {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import torch"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        return Ok(None);
+    }
+    let dir = swast_data::sources::resolve_dir(dataset.parse()?, Path::new("data"))?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let o = std::process::Command::new("python3")
+        .args([
+            "-c",
+            TORCH_TTA,
+            &dir.display().to_string(),
+            &epochs.to_string(),
+            &target.to_string(),
+            &threads.to_string(),
+        ])
+        .output()
+        .context("run python3")?;
+    if !o.status.success() {
+        bail!(
+            "the PyTorch reference failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).context("the PyTorch reference's output")?;
+    let points = v["points"]
+        .as_array()
+        .context("points")?
+        .iter()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+        .collect();
+    Ok(Some((
+        v["version"].as_str().unwrap_or("?").to_string(),
+        Curve {
+            points,
+            target,
+            ..Curve::default()
+        },
+    )))
+}
+
+fn cell(c: &Curve) -> (String, String) {
+    match c.reached() {
+        Some((epoch, secs, acc)) => (
+            format!("{secs:.1}"),
+            format!("epoch {epoch}, {:.2}%", 100.0 * acc),
+        ),
+        None => (
+            "not reached".into(),
+            format!(
+                "best {:.2}% in {} epochs, {:.1} s",
+                100.0 * c.best(),
+                c.points.len(),
+                c.clock.max(c.points.last().map_or(0.0, |p| p.0))
+            ),
+        ),
+    }
+}
+
+/// Entry point of `bench --tta [--epochs E] [--out FILE]`.
+pub fn main(args: &[String]) -> Result<()> {
+    let (mut out, mut epochs) = (PathBuf::from("results/bench-tta.md"), 10usize);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--tta" => {}
+            "--out" => out = PathBuf::from(it.next().context("--out needs a file")?),
+            "--epochs" => {
+                epochs = it
+                    .next()
+                    .context("--epochs needs a value")?
+                    .parse()
+                    .context("--epochs takes a number")?
+            }
+            o => bail!(
+                "unexpected argument `{o}`; usage: cargo xtask bench --tta [--epochs E] [--out FILE]"
+            ),
+        }
+    }
+    let t0 = std::time::Instant::now();
+    let scratch = std::env::temp_dir().join(format!("swast-tta-{}", std::process::id()));
+    let mut md = format!(
+        "# `cargo xtask bench --tta`\n\nWall seconds to first reach the target test accuracy, evaluated after every epoch, evaluation time excluded (selection included). LeNet-5, the README recipe (SGD, Nesterov momentum 0.9, lr 0.05 cosine over {epochs} epochs' progress, weight decay 5e-4, batch 128); coreset-only and SWaST-cut select 10% with GradMatch every 2 epochs after the warm-up; SWaST-cut prunes the backbone at 50% and the classifier at 90% (RigL, ERK) with state preservation. A run stops once it reaches the target.\n\n| dataset (target) | backend | method | seconds to target | reached at |\n|---|---|---|---:|---|\n"
+    );
+    let mut missing = Vec::new();
+    let mut torch_version = None;
+    for t in &TARGETS {
+        let have = swast_data::sources::resolve_dir(t.name.parse()?, Path::new("data"))
+            .is_ok_and(|d| swast_data::load(t.name.parse().expect("a name"), &d).is_ok());
+        if !have {
+            missing.push(t.name);
+            continue;
+        }
+        let label = format!("{} ({:.1}%)", t.name, 100.0 * t.accuracy);
+        let mut rows = Vec::new();
+        for (backend, _) in crate::bench::backends() {
+            for (method, sets) in METHODS {
+                eprintln!("tta: {} {backend} {method}", t.name);
+                let c = swast_curve(backend, t.name, sets, (epochs, t.accuracy), &scratch)?;
+                rows.push((backend.to_string(), method.to_string(), c));
+            }
+        }
+        eprintln!("tta: {} PyTorch dense (if importable)", t.name);
+        if let Some((v, c)) = torch_curve(t.name, epochs, t.accuracy)? {
+            torch_version = Some(v);
+            rows.push(("PyTorch eager".into(), "dense".into(), c));
+        }
+        for (backend, method, c) in &rows {
+            let (secs, at) = cell(c);
+            let _ = writeln!(md, "| {label} | {backend} | {method} | {secs} | {at} |");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    if !missing.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nSkipped (no data under `data/`): {}; `cargo xtask fetch-data data` fetches them.",
+            missing.join(", ")
+        );
+    }
+    match &torch_version {
+        Some(v) => {
+            let _ = writeln!(
+                md,
+                "\nPyTorch {v}, eager, CPU, as many threads as cores, the same LeNet-5 and recipe, tensors held in memory (no DataLoader)."
+            );
+        }
+        None => md.push_str(
+            "\nNo PyTorch comparison: `python3 -c \"import torch\"` fails on this machine.\n",
+        ),
+    }
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let _ = writeln!(
+        md,
+        "\n---\nCommand: `cargo xtask bench --tta --epochs {epochs}` · {cores} cores · wall time {:.0} s",
+        t0.elapsed().as_secs_f64()
+    );
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    std::fs::write(&out, &md).with_context(|| format!("write {}", out.display()))?;
+    println!("{md}\nwritten: {}", out.display());
+    Ok(())
+}
