@@ -5,8 +5,9 @@
 # with torch. In under 10 minutes it
 #   1. prints the torch, CUDA and GPU facts,
 #   2. runs `swast run --device tch-cuda` (the five methods on the embedded MNIST-5k),
-#   3. measures ResNet-18 (CIFAR-style) training throughput on CIFAR-shaped data (10,000
-#      random 3x32x32 samples written in the CIFAR-10 binary format), batch 128, in `swast
+#   3. measures ResNet-18 (CIFAR-style) training throughput on CIFAR-shaped data (random
+#      3x32x32 samples written in the CIFAR-10 binary format: 10,000 on a GPU, 1,280 on the
+#      CPU, or SWAST_CHECK_SAMPLES), batch 128, in `swast
 #      train` and in PyTorch eager on the same GPU, with the same model, optimizer and batch,
 # and writes OUT/report.md (plus the raw outputs beside it).
 #
@@ -20,8 +21,8 @@ out="${2:-gpu-check}"
 py="${SWAST_PYTHON:-python3}"
 device="${SWAST_DEVICE:-tch-cuda}"
 case "$device" in
-  tch-cuda*) torch_device="cuda${device#tch-cuda}" ;;
-  tch-cpu) torch_device="cpu" ;;
+  tch-cuda*) torch_device="cuda${device#tch-cuda}"; samples="${SWAST_CHECK_SAMPLES:-10000}" ;;
+  tch-cpu) torch_device="cpu"; samples="${SWAST_CHECK_SAMPLES:-1280}" ;;
   *) echo "error: SWAST_DEVICE must be tch-cuda[:N] or tch-cpu, got $device" >&2; exit 2 ;;
 esac
 [ -x "$bin" ] || { echo "error: $bin is not an executable swast binary; pass its path as the first argument" >&2; exit 2; }
@@ -47,26 +48,26 @@ if ! "$bin" --version >"$out/version.txt" 2>&1; then
   echo "error: $bin does not start against torch $torch_version ($torch_lib): $(head -c 300 "$out/version.txt"); build swast against this torch version (README, Backends)" >&2
   exit 2
 fi
-echo "torch $torch_version (CUDA $cuda_version), device $device, GPU ${gpu//_/ }, swast $(cat "$out/version.txt")"
+echo "torch $torch_version (CUDA $cuda_version), device $device, GPU ${gpu//_/ }, $(cat "$out/version.txt")"
 
 # 2. the main job on the device
 rm -rf "$out/run"
 t0=$(date +%s)
 timeout 300 "$bin" run --device "$device" --out "$out/run" >"$out/run.txt" 2>&1 || {
-  echo "error: swast run --device $device failed, see $out/run.txt:" >&2; tail -5 "$out/run.txt" >&2; exit 1; }
+  echo "error: swast run --device $device failed or ran past 300 s (exit $?), see $out/run.txt:" >&2; tail -5 "$out/run.txt" >&2; exit 1; }
 run_secs=$(( $(date +%s) - t0 ))
 
-# 3a. CIFAR-shaped data, 10,000 train / 1,000 test random samples
-"$py" - "$out/data/cifar10" <<'PY'
+# 3a. CIFAR-shaped data: $samples train / 1,000 test random samples
+"$py" - "$out/data/cifar10" "$samples" <<'PY'
 import os, sys, numpy as np
-d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+d, n = sys.argv[1], int(sys.argv[2]); os.makedirs(d, exist_ok=True)
 r = np.random.default_rng(0)
 def batch(n):
     rec = np.empty((n, 3073), np.uint8)
     rec[:, 0] = r.integers(0, 10, n); rec[:, 1:] = r.integers(0, 256, (n, 3072))
     return rec.tobytes()
 for i in range(1, 6):
-    open(os.path.join(d, f"data_batch_{i}.bin"), "wb").write(batch(2000))
+    open(os.path.join(d, f"data_batch_{i}.bin"), "wb").write(batch(n // 5))
 open(os.path.join(d, "test_batch.bin"), "wb").write(batch(1000))
 PY
 
@@ -76,7 +77,8 @@ timeout 240 "$bin" train --quiet --set data.dataset=cifar10 --set "data.dir=$out
   --set data.augment=off --set model.arch=resnet18 --set train.epochs=2 \
   --set train.batch_size=128 --set train.eval_every=2 --set "device=$device" \
   --out "$out/r18" >"$out/r18.txt" 2>&1 || {
-  echo "error: the ResNet-18 run failed, see $out/r18.txt:" >&2; tail -5 "$out/r18.txt" >&2; exit 1; }
+  rc=$?; [ $rc = 124 ] && echo "error: the ResNet-18 run did not finish in 240 s (fewer samples: SWAST_CHECK_SAMPLES)" >&2
+  echo "error: the ResNet-18 run failed (exit $rc), see $out/r18.txt:" >&2; tail -5 "$out/r18.txt" >&2; exit 1; }
 swast_rate="$("$py" - "$out/r18/metrics.jsonl" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
@@ -130,7 +132,7 @@ ratio="$("$py" -c "print(f'{$swast_rate / $torch_rate:.2f}')")"
 {
   echo "# GPU check ($device)"
   echo
-  echo "torch $torch_version (CUDA $cuda_version), GPU ${gpu//_/ }, swast $(cat "$out/version.txt"), $(date -u +%Y-%m-%d)."
+  echo "torch $torch_version (CUDA $cuda_version), GPU ${gpu//_/ }, $(cat "$out/version.txt"), $(date -u +%Y-%m-%d)."
   echo
   echo "## \`swast run --device $device\` (${run_secs} s)"
   echo
@@ -138,7 +140,7 @@ ratio="$("$py" -c "print(f'{$swast_rate / $torch_rate:.2f}')")"
   tail -8 "$out/run.txt"
   echo '```'
   echo
-  echo "## ResNet-18 (CIFAR-style), batch 128, training samples/s"
+  echo "## ResNet-18 (CIFAR-style), batch 128, training samples/s ($samples samples an epoch)"
   echo
   echo "| swast train ($device, 2nd epoch, host batching included) | PyTorch eager ($torch_device, data on the device) | swast / PyTorch |"
   echo "|---:|---:|---:|"

@@ -240,6 +240,9 @@ pub fn main(args: &[String]) -> Result<()> {
     if args.iter().any(|a| a == "--tta") {
         return crate::tta::main(args);
     }
+    if args.iter().any(|a| a == "--vs-cords") {
+        return crate::vs_cords::main(args);
+    }
     let (mut out, mut seconds) = (PathBuf::from("results/bench.md"), 3.0f64);
     let mut it = args.iter();
     while let Some(a) = it.next() {

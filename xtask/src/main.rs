@@ -3,7 +3,8 @@
 //! - `fetch-data [DIR]`: fetch MNIST, Fashion-MNIST, MNIST-5k and digits with
 //!   `../shared/data/fetch.sh` (default DIR: `data`).
 //! - `ci`: run `.ci/run` (formatting, clippy, the test suite).
-//! - `setup-tch`: PyTorch 2.9.0 in a venv and `target-tch.env` for `--features tch`.
+//! - `setup-tch`: picks an installed PyTorch tch can build against (2.9–2.11), else installs
+//!   2.9.0 in a venv; writes `target-tch.env` for `--features tch`.
 //! - `test-wgpu`: the device tests on wgpu over lavapipe (installs the driver if missing).
 //! - `test-slurm`: the tiny `table1-cut` grid as a Slurm job array on a one-node cluster
 //!   started here (root), checked against the in-process table.
@@ -16,6 +17,7 @@
 mod bench;
 mod repro;
 mod tta;
+mod vs_cords;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -119,7 +121,7 @@ fn main() -> Result<()> {
         }
         None => {
             println!(
-                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  setup-tch                    PyTorch 2.9.0 venv + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)"
+                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)"
             );
             Ok(())
         }

@@ -1,0 +1,259 @@
+//! `cargo xtask bench --vs-cords`: GradMatch and CRAIG beside CORDS 0.0.4's own solvers on
+//! one real probe (full MNIST, LeNet-5 after one epoch, a 10% budget), with one objective code
+//! for both.
+//!
+//! swast writes the probe (labels, softmax probabilities, penultimate features) and its own
+//! selections; a Python script then builds the inputs CORDS builds from the same rows and runs
+//! CORDS' solvers on them: for GradMatch, per class (`PerClassPerGradient`), the rows
+//! `(p_c − 1)·[1, h]` and `OrthogonalMP_REG(A, Σ rows, nnz = ⌈budget·n_c/n⌉, positive = True,
+//! lam = 0)`, what `GradMatchStrategy.ompwrapper` calls on a CPU; for CRAIG (`PerClass`), the
+//! logit gradients `p − onehot(y)`, CORDS' similarity `max d² − d²` and apricot's lazy-greedy
+//! `FacilityLocationSelection` as `CRAIGStrategy` calls it. Both tools' sets are scored by the
+//! same functions: GradMatch by the set's best non-negative matching error
+//! `min_{w ≥ 0} ‖Σ_i g_i − Σ_{j∈S} w_j g_j‖` (scipy's NNLS) over `‖Σ_i g_i‖`, summed over
+//! classes; CRAIG by the facility-location value `Σ_i max_{j∈S} sim(i, j)` under CORDS'
+//! similarity (squared distances) and under swast's (distances).
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use swast_core::coreset::SelectContext;
+use swast_core::probe::Probe;
+
+const PY: &str = r#"
+import importlib.util, json, math, os, sys, time
+import numpy as np, torch
+import cords, apricot
+from scipy.optimize import nnls
+d, budget = sys.argv[1], int(sys.argv[2])
+torch.set_num_threads(1)
+raw = open(os.path.join(d, "probe.bin"), "rb").read()
+n, K, F = (int(v) for v in np.frombuffer(raw[:24], "<u8"))
+off = 24
+labels = np.frombuffer(raw, "<u2", n, off); off += 2 * n
+probs = np.frombuffer(raw, "<f4", n * K, off).reshape(n, K); off += 4 * n * K
+feats = np.frombuffer(raw, "<f4", n * F, off).reshape(n, F)
+spec = importlib.util.spec_from_file_location("omp", os.path.join(os.path.dirname(cords.__file__), "selectionstrategies/helpers/omp_solvers.py"))
+omp = importlib.util.module_from_spec(spec); spec.loader.exec_module(omp)
+def ours(name):
+    return {int(l.split()[0]) for l in open(os.path.join(d, name))}
+def match_err(G, b, S):
+    if len(S) == 0: return float(np.linalg.norm(b))
+    return float(nnls(G[S].T.astype(np.float64), b.astype(np.float64), maxiter=50 * len(S))[1])
+out = {"n": n, "K": K, "F": F, "budget": budget}
+# GradMatch
+sw = ours("gradmatch.txt")
+t_cords, err_c, err_o, norm_b, size_c, size_o = 0.0, 0.0, 0.0, 0.0, 0, 0
+for c in range(K):
+    rows = np.where(labels == c)[0]
+    e = probs[rows, c] - 1.0
+    G = (e[:, None] * np.hstack([np.ones((len(rows), 1), np.float32), feats[rows]])).astype(np.float32)
+    b = G.sum(0)
+    q = math.ceil(budget * len(rows) / n)
+    t0 = time.perf_counter()
+    x = omp.OrthogonalMP_REG(G.T, b, nnz=q, positive=True, lam=0)
+    t_cords += time.perf_counter() - t0
+    Sc = list(np.nonzero(x)[0])
+    So = [i for i, r in enumerate(rows) if int(r) in sw]
+    size_c += len(Sc); size_o += len(So)
+    err_c += match_err(G, b, Sc); err_o += match_err(G, b, So); norm_b += float(np.linalg.norm(b.astype(np.float64)))
+out["gradmatch"] = {"cords_seconds": t_cords, "cords_size": size_c, "ours_size": size_o,
+                    "cords_error": err_c / norm_b, "ours_error": err_o / norm_b}
+# CRAIG
+sc = ours("craig.txt")
+t_cords = 0.0
+fsq_c = fsq_o = fl2_c = fl2_o = 0.0
+size_c = size_o = 0
+for c in range(K):
+    rows = np.where(labels == c)[0]
+    g = probs[rows].copy(); g[:, c] -= 1.0
+    q = math.ceil(budget * len(rows) / n)
+    t0 = time.perf_counter()
+    gt = torch.from_numpy(g)
+    d2 = (torch.cdist(gt, gt) ** 2).numpy()
+    sim = d2.max() - d2
+    fl = apricot.functions.facilityLocation.FacilityLocationSelection(random_state=0, metric="precomputed", n_samples=q, optimizer="lazy")
+    fl.fit(sim)
+    t_cords += time.perf_counter() - t0
+    Sc = list(fl.ranking)
+    So = [i for i, r in enumerate(rows) if int(r) in sc]
+    size_c += len(Sc); size_o += len(So)
+    dd = np.sqrt(np.maximum(d2, 0)); siml2 = dd.max() - dd
+    fsq_c += float(sim[:, Sc].max(1).sum()); fsq_o += float(sim[:, So].max(1).sum())
+    fl2_c += float(siml2[:, Sc].max(1).sum()); fl2_o += float(siml2[:, So].max(1).sum())
+out["craig"] = {"cords_seconds": t_cords, "cords_size": size_c, "ours_size": size_o,
+                "cords_f_sq": fsq_c, "ours_f_sq": fsq_o, "cords_f_l2": fl2_c, "ours_f_l2": fl2_o}
+out["versions"] = {"cords": "0.0.4", "apricot": apricot.__version__, "numpy": np.__version__, "torch": torch.__version__}
+print(json.dumps(out))
+"#;
+
+fn write_probe(p: &Probe, path: &Path) -> Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for v in [p.len(), p.classes, p.feature_dim] {
+        f.write_all(&(v as u64).to_le_bytes())?;
+    }
+    for l in &p.labels {
+        f.write_all(&l.to_le_bytes())?;
+    }
+    for v in p.probs.iter().chain(&p.features) {
+        f.write_all(&v.to_le_bytes())?;
+    }
+    Ok(f.flush()?)
+}
+
+/// Seconds of one selection of `name` on `threads` threads (0: rayon's default pool), and the
+/// selection written to `dir/<name>.txt` (dataset index and weight per line).
+fn select(name: &str, ctx: &SelectContext<'_>, threads: usize, dir: &Path) -> Result<f64> {
+    let mut s = swast_coreset::build(&swast_core::config::CoresetConfig {
+        selector: name.into(),
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut run = || {
+        let t0 = Instant::now();
+        let c = s
+            .select(ctx, &mut swast_data::SeededRng::new(0))
+            .map_err(|e| anyhow::anyhow!("{e}"));
+        (t0.elapsed().as_secs_f64(), c)
+    };
+    let (secs, c) = if threads == 0 {
+        run()
+    } else {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?
+            .install(run)
+    };
+    let c = c?;
+    let mut text = String::new();
+    for (i, w) in c.indices.iter().zip(&c.weights) {
+        let _ = writeln!(text, "{i} {w}");
+    }
+    std::fs::write(dir.join(format!("{name}.txt")), text)?;
+    Ok(secs)
+}
+
+/// Entry point of `bench --vs-cords [--out FILE]`.
+pub fn main(args: &[String]) -> Result<()> {
+    let mut out = PathBuf::from("results/bench-vs-cords.md");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--vs-cords" => {}
+            "--out" => out = PathBuf::from(it.next().context("--out needs a file")?),
+            o => {
+                bail!("unexpected argument `{o}`; usage: cargo xtask bench --vs-cords [--out FILE]")
+            }
+        }
+    }
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import cords, apricot, scipy, torch"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        bail!(
+            "the CORDS comparison needs python3 with torch, cords 0.0.4, apricot-select and scipy: `pip install torch apricot-select scipy && pip install --no-deps cords==0.0.4`"
+        );
+    }
+    let t_all = Instant::now();
+    let cfg = swast_cli::load_config("", &["data.dataset=mnist".into(), "data.dir=data".into()])
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let data = swast_core::run::prepare_data(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dev = Device::flex();
+    let mut trainer = swast_core::run::build_trainer(&cfg, &data, &dev, &swast_cli::Parts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = data.train.len();
+    let all: Vec<usize> = (0..n).collect();
+    eprintln!("vs-cords: one LeNet-5 epoch on full MNIST, then the probe");
+    trainer
+        .train_epoch(&data.train, &all, Default::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let probe = trainer.probe(&data.train, &all, 512);
+    let budget = n / 10;
+    let dir = std::env::temp_dir().join(format!("swast-vs-cords-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    write_probe(&probe, &dir.join("probe.bin"))?;
+    let ctx = SelectContext {
+        probe: &probe,
+        val: None,
+        budget,
+        epoch: 1,
+        total_epochs: 10,
+    };
+    let mut ours = Vec::new();
+    for name in ["gradmatch", "craig"] {
+        eprintln!("vs-cords: swast {name}");
+        let all_cores = select(name, &ctx, 0, &dir)?;
+        let one = select(name, &ctx, 1, &dir)?;
+        ours.push((name, one, all_cores));
+    }
+    eprintln!("vs-cords: CORDS (one thread)");
+    let o = std::process::Command::new("python3")
+        .args(["-c", PY, &dir.display().to_string(), &budget.to_string()])
+        .env("OMP_NUM_THREADS", "1")
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .env("MKL_NUM_THREADS", "1")
+        .env("NUMBA_NUM_THREADS", "1")
+        .output()
+        .context("run python3")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !o.status.success() {
+        bail!(
+            "the CORDS script failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).context("its output")?;
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let g = &v["gradmatch"];
+    let c = &v["craig"];
+    let f = |x: &serde_json::Value| x.as_f64().unwrap_or(f64::NAN);
+    let mut md = format!(
+        "# `cargo xtask bench --vs-cords`\n\nOne real probe: full MNIST ({n} samples), LeNet-5 after one epoch (flex), a {budget}-sample (10%) budget. CORDS {} with apricot {} and torch {}, one thread; swast on one thread (a one-thread rayon pool) and on all {cores} cores. Every set is scored by the same Python code (see `xtask/src/vs_cords.rs`).\n\n| selector | CORDS s (1 thread) | swast s (1 thread) | swast s ({cores} threads) | speed-up, 1 thread | objective | CORDS | swast |\n|---|---:|---:|---:|---:|---|---:|---:|\n",
+        v["versions"]["cords"].as_str().unwrap_or("?"),
+        v["versions"]["apricot"].as_str().unwrap_or("?"),
+        v["versions"]["torch"].as_str().unwrap_or("?"),
+    );
+    let (_, g1, gn) = ours[0];
+    let (_, c1, cn) = ours[1];
+    let _ = writeln!(
+        md,
+        "| GradMatch (per class, `(p_c − 1)·[1, h]`) | {:.2} | {g1:.2} | {gn:.2} | {:.1}× | matching error `min_w≥0 ‖Σg − Σ_S w g‖ / ‖Σg‖` (lower is better), set sizes {} / {} | {:.4} | {:.4} |",
+        f(&g["cords_seconds"]),
+        f(&g["cords_seconds"]) / g1,
+        g["cords_size"],
+        g["ours_size"],
+        f(&g["cords_error"]),
+        f(&g["ours_error"]),
+    );
+    let _ = writeln!(
+        md,
+        "| CRAIG (per class, logit gradients) | {:.2} | {c1:.2} | {cn:.2} | {:.1}× | facility location, CORDS' similarity `max d² − d²` (higher is better), set sizes {} / {} | {:.1} | {:.1} |",
+        f(&c["cords_seconds"]),
+        f(&c["cords_seconds"]) / c1,
+        c["cords_size"],
+        c["ours_size"],
+        f(&c["cords_f_sq"]),
+        f(&c["ours_f_sq"]),
+    );
+    let _ = writeln!(
+        md,
+        "| | | | | | facility location, swast's similarity `max d − d` | {:.1} | {:.1} |",
+        f(&c["cords_f_l2"]),
+        f(&c["ours_f_l2"]),
+    );
+    let _ = writeln!(
+        md,
+        "\nCORDS' GradMatch time is `OrthogonalMP_REG` alone (the gradient rows are built outside the timer); its CRAIG time is the similarity matrix (torch `cdist`, one thread) and apricot's lazy greedy. swast's times are the whole `select` call from the probe.\n\n---\nCommand: `cargo xtask bench --vs-cords` · {cores} cores · wall time {:.0} s",
+        t_all.elapsed().as_secs_f64()
+    );
+    if let Some(d) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::write(&out, &md)?;
+    println!("{md}\nwritten: {}", out.display());
+    Ok(())
+}
