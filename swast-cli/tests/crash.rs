@@ -46,7 +46,9 @@ fn epoch_lines(dir: &Path) -> Vec<serde_json::Value> {
         .filter(|v| v["event"] == "epoch_end" || v["event"] == "selection")
         .map(|mut v| {
             let o = v.as_object_mut().unwrap();
+            // wall times differ run to run
             o.remove("seconds");
+            o.remove("eval_seconds");
             v
         })
         .collect()

@@ -65,7 +65,10 @@ fn epoch_lines(dir: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|v| v["event"] == "epoch_end")
         .map(|mut v| {
-            v.as_object_mut().unwrap().remove("seconds");
+            // wall times differ run to run
+            let o = v.as_object_mut().unwrap();
+            o.remove("seconds");
+            o.remove("eval_seconds");
             v
         })
         .collect()

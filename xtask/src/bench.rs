@@ -207,12 +207,36 @@ for name, model, shape in [("lenet5", LeNet5(), (1, 28, 28)), ("resnet20", ResNe
 print(json.dumps({"version": torch.__version__, **out}))
 "#;
 
-fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import torch"])
+/// Whether `python3` imports `modules` (`"torch"`, `"cords, apricot"`, …).
+pub(crate) fn python_imports(modules: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The report's line on its PyTorch reference: `what` it ran, or why there is none.
+pub(crate) fn torch_line(version: Option<&str>, what: &str) -> String {
+    match version {
+        Some(v) => format!(
+            "\nPyTorch {v}, eager, CPU, as many threads as cores, {what}.\n"
+        ),
+        None => "\nNo PyTorch comparison: `python3 -c \"import torch\"` fails on this machine (install torch to add it).\n".into(),
+    }
+}
+
+/// Writes a Markdown report to `out` (its folder created) and prints it with the path.
+pub(crate) fn write_report(out: &std::path::Path, md: &str) -> Result<()> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    std::fs::write(out, md).with_context(|| format!("write {}", out.display()))?;
+    println!("{md}\nwritten: {}", out.display());
+    Ok(())
+}
+
+fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
+    if !python_imports("torch") {
         return Ok(None);
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -295,17 +319,10 @@ pub fn main(args: &[String]) -> Result<()> {
             reference.map_or("—".into(), |v| format!("{:.2}", r.train / v)),
         );
     }
-    match &torch {
-        Some((v, _, _)) => {
-            let _ = writeln!(
-                md,
-                "\nPyTorch {v}, eager, CPU, as many threads as cores, same models (LeNet-5 with max-pool; ResNet-20 with 1×1 projection shortcuts) and step."
-            );
-        }
-        None => md.push_str(
-            "\nNo PyTorch comparison: `python3 -c \"import torch\"` fails on this machine (install torch to add the column).\n",
-        ),
-    }
+    md.push_str(&torch_line(
+        torch.as_ref().map(|t| t.0.as_str()),
+        "same models (LeNet-5 with max-pool; ResNet-20 with 1×1 projection shortcuts) and step",
+    ));
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
         md,
@@ -322,10 +339,5 @@ pub fn main(args: &[String]) -> Result<()> {
             .join(", "),
         t0.elapsed().as_secs_f64()
     );
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
-    std::fs::write(&out, &md).with_context(|| format!("write {}", out.display()))?;
-    println!("{md}\nwritten: {}", out.display());
-    Ok(())
+    write_report(&out, &md)
 }

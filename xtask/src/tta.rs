@@ -194,11 +194,7 @@ print(json.dumps({"version": torch.__version__, "points": points}))
 "#;
 
 fn torch_curve(dataset: &str, epochs: usize, target: f64) -> Result<Option<(String, Curve)>> {
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import torch"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
+    if !crate::bench::python_imports("torch") {
         return Ok(None);
     }
     let dir = swast_data::sources::resolve_dir(dataset.parse()?, Path::new("data"))?;
@@ -317,27 +313,15 @@ pub fn main(args: &[String]) -> Result<()> {
             missing.join(", ")
         );
     }
-    match &torch_version {
-        Some(v) => {
-            let _ = writeln!(
-                md,
-                "\nPyTorch {v}, eager, CPU, as many threads as cores, the same LeNet-5 and recipe, tensors held in memory (no DataLoader)."
-            );
-        }
-        None => md.push_str(
-            "\nNo PyTorch comparison: `python3 -c \"import torch\"` fails on this machine.\n",
-        ),
-    }
+    md.push_str(&crate::bench::torch_line(
+        torch_version.as_deref(),
+        "the same LeNet-5 and recipe, tensors held in memory (no DataLoader)",
+    ));
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
         md,
         "\n---\nCommand: `cargo xtask bench --tta --epochs {epochs}` · {cores} cores · wall time {:.0} s",
         t0.elapsed().as_secs_f64()
     );
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
-    std::fs::write(&out, &md).with_context(|| format!("write {}", out.display()))?;
-    println!("{md}\nwritten: {}", out.display());
-    Ok(())
+    crate::bench::write_report(&out, &md)
 }

@@ -173,11 +173,7 @@ pub fn main(args: &[String]) -> Result<()> {
             }
         }
     }
-    let ok = std::process::Command::new("python3")
-        .args(["-c", "import cords, apricot, scipy, torch"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
+    if !crate::bench::python_imports("cords, apricot, scipy, torch") {
         bail!(
             "the CORDS comparison needs python3 with torch, cords 0.0.4, apricot-select and scipy: `pip install torch apricot-select scipy && pip install --no-deps cords==0.0.4`"
         );
@@ -296,10 +292,5 @@ pub fn main(args: &[String]) -> Result<()> {
         "\nCORDS' GradMatch time is `OrthogonalMP_REG` alone (the gradient rows are built outside the timer); it stops once the residual is below `tol = 1e-4` of the target, swast's OMP (ridge λ = 0.5) fills the budget; its CRAIG time is the similarity matrix (torch `cdist`, one thread) and apricot's lazy greedy. swast's times are the whole `select` call from the probe.\n\n---\nCommand: `cargo xtask bench --vs-cords` · {cores} cores · wall time {:.0} s",
         t_all.elapsed().as_secs_f64()
     );
-    if let Some(d) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(d)?;
-    }
-    std::fs::write(&out, &md)?;
-    println!("{md}\nwritten: {}", out.display());
-    Ok(())
+    crate::bench::write_report(&out, &md)
 }
