@@ -235,23 +235,38 @@ pub(crate) fn write_report(out: &std::path::Path, md: &str) -> Result<()> {
     Ok(())
 }
 
+/// Runs `script` with `python3 -c` and `args` (and `env` set), and parses the JSON it
+/// prints; `what` names it in errors.
+pub(crate) fn python_json(
+    what: &str,
+    script: &str,
+    args: &[String],
+    env: &[(&str, &str)],
+) -> Result<serde_json::Value> {
+    let o = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .context("run python3")?;
+    if !o.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    serde_json::from_slice(&o.stdout).with_context(|| format!("the output of {what}"))
+}
+
 fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
     if !python_imports("torch") {
         return Ok(None);
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let o = std::process::Command::new("python3")
-        .args(["-c", TORCH, &threads.to_string(), &seconds.to_string()])
-        .output()
-        .context("run python3")?;
-    if !o.status.success() {
-        bail!(
-            "the PyTorch reference failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let v: serde_json::Value =
-        serde_json::from_slice(&o.stdout).context("the PyTorch reference's output")?;
+    let v = python_json(
+        "the PyTorch reference",
+        TORCH,
+        &[threads.to_string(), seconds.to_string()],
+        &[],
+    )?;
     Ok(Some((
         v["version"].as_str().unwrap_or("?").to_string(),
         v["lenet5"].as_f64().unwrap_or(f64::NAN),

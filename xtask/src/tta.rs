@@ -199,25 +199,17 @@ fn torch_curve(dataset: &str, epochs: usize, target: f64) -> Result<Option<(Stri
     }
     let dir = swast_data::sources::resolve_dir(dataset.parse()?, Path::new("data"))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let o = std::process::Command::new("python3")
-        .args([
-            "-c",
-            TORCH_TTA,
-            &dir.display().to_string(),
-            &epochs.to_string(),
-            &target.to_string(),
-            &threads.to_string(),
-        ])
-        .output()
-        .context("run python3")?;
-    if !o.status.success() {
-        bail!(
-            "the PyTorch reference failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let v: serde_json::Value =
-        serde_json::from_slice(&o.stdout).context("the PyTorch reference's output")?;
+    let v = crate::bench::python_json(
+        "the PyTorch reference",
+        TORCH_TTA,
+        &[
+            dir.display().to_string(),
+            epochs.to_string(),
+            target.to_string(),
+            threads.to_string(),
+        ],
+        &[],
+    )?;
     let points = v["points"]
         .as_array()
         .context("points")?

@@ -211,22 +211,19 @@ pub fn main(args: &[String]) -> Result<()> {
         ours.push((name, one, all_cores));
     }
     eprintln!("vs-cords: CORDS (one thread)");
-    let o = std::process::Command::new("python3")
-        .args(["-c", PY, &dir.display().to_string(), &budget.to_string()])
-        .env("OMP_NUM_THREADS", "1")
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .env("MKL_NUM_THREADS", "1")
-        .env("NUMBA_NUM_THREADS", "1")
-        .output()
-        .context("run python3")?;
+    let v = crate::bench::python_json(
+        "the CORDS script",
+        PY,
+        &[dir.display().to_string(), budget.to_string()],
+        &[
+            ("OMP_NUM_THREADS", "1"),
+            ("OPENBLAS_NUM_THREADS", "1"),
+            ("MKL_NUM_THREADS", "1"),
+            ("NUMBA_NUM_THREADS", "1"),
+        ],
+    );
     let _ = std::fs::remove_dir_all(&dir);
-    if !o.status.success() {
-        bail!(
-            "the CORDS script failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).context("its output")?;
+    let v = v?;
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let g = &v["gradmatch"];
     let c = &v["craig"];
