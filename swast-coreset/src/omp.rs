@@ -48,6 +48,7 @@ pub fn omp(
     let mut w: Vec<f64> = Vec::with_capacity(k);
     // cols[s][j] = ⟨a_j, a_{selected[s]}⟩ for every atom j
     let mut cols: Vec<Vec<f64>> = Vec::with_capacity(k);
+    let mut gram: Vec<Vec<f64>> = Vec::with_capacity(k);
     let mut objective = Vec::new();
     let mut dots = 0u64;
     while selected.len() < k {
@@ -68,6 +69,7 @@ pub fn omp(
             .map(|&(j, _)| j)
             .collect();
         let new_cols: Vec<Vec<f64>> = add.par_iter().map(|&j| column(j)).collect();
+        let old = selected.len();
         for (j, col) in add.into_iter().zip(new_cols) {
             in_set[j] = true;
             selected.push(j);
@@ -75,11 +77,14 @@ pub fn omp(
             cols.push(col);
             dots += n as u64;
         }
-        // gram[s][u] = ⟨a_{selected[s]}, a_{selected[u]}⟩ = cols[u][selected[s]], dense
-        let gram: Vec<Vec<f64>> = selected
-            .iter()
-            .map(|&s| cols.iter().map(|col| col[s]).collect())
-            .collect();
+        // gram[s][u] = ⟨a_{selected[s]}, a_{selected[u]}⟩ = cols[u][selected[s]], dense and
+        // grown by the new atoms' columns and rows only (the same values a rebuild copies)
+        for (s, row) in gram.iter_mut().enumerate() {
+            row.extend(cols[old..].iter().map(|col| col[selected[s]]));
+        }
+        for &s in &selected[old..] {
+            gram.push(cols.iter().map(|col| col[s]).collect());
+        }
         ridge_nonneg(&mut w, &gram, &selected, c, lambda);
         objective.push(objective_of(&w, &gram, &selected, (c, t2, lambda)));
     }
@@ -124,11 +129,13 @@ fn ridge_nonneg(w: &mut [f64], gram: &[Vec<f64>], selected: &[usize], c: &[f64],
             if a_ss <= 0.0 {
                 continue;
             }
+            // c_s − Σ_{u≠s} w_u G_su, in the order of u, as two branch-free runs
             let mut g = c[selected[s]];
-            for (u, (&wu, &gsu)) in w.iter().zip(&gram[s]).enumerate() {
-                if u != s {
-                    g -= wu * gsu;
-                }
+            for (&wu, &gsu) in w[..s].iter().zip(&gram[s][..s]) {
+                g -= wu * gsu;
+            }
+            for (&wu, &gsu) in w[s + 1..].iter().zip(&gram[s][s + 1..]) {
+                g -= wu * gsu;
             }
             let new = (g / a_ss).max(0.0);
             delta = delta.max((new - w[s]).abs());
