@@ -156,12 +156,9 @@ fn measure(
     })
 }
 
-/// The PyTorch eager reference: the same models, batch and optimizer step.
-const TORCH: &str = r#"
-import json, sys, time, torch, torch.nn as nn, torch.nn.functional as F
-torch.manual_seed(0)
-torch.set_num_threads(int(sys.argv[1]))
-secs = float(sys.argv[2])
+/// swast's LeNet-5 in PyTorch (max-pool, ReLU), for the references that train it.
+pub(crate) const TORCH_LENET5: &str = r#"
+import torch.nn as nn, torch.nn.functional as F
 class LeNet5(nn.Module):
     def __init__(s):
         super().__init__()
@@ -170,6 +167,15 @@ class LeNet5(nn.Module):
     def forward(s, x):
         x = F.max_pool2d(F.relu(s.c1(x)), 2); x = F.max_pool2d(F.relu(s.c2(x)), 2)
         x = x.flatten(1); return s.f3(F.relu(s.f2(F.relu(s.f1(x)))))
+"#;
+
+/// The PyTorch eager reference: the same models, batch and optimizer step (after
+/// [`TORCH_LENET5`]).
+const TORCH: &str = r#"
+import json, sys, time, torch, torch.nn as nn, torch.nn.functional as F
+torch.manual_seed(0)
+torch.set_num_threads(int(sys.argv[1]))
+secs = float(sys.argv[2])
 class Block(nn.Module):
     def __init__(s, cin, c, stride):
         super().__init__()
@@ -263,7 +269,7 @@ fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let v = python_json(
         "the PyTorch reference",
-        TORCH,
+        &format!("{TORCH_LENET5}{TORCH}"),
         &[threads.to_string(), seconds.to_string()],
         &[],
     )?;

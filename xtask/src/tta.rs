@@ -141,7 +141,8 @@ fn swast_curve(
 /// PyTorch eager dense LeNet-5 with the same recipe: SGD (momentum 0.9, Nesterov, weight
 /// decay 5e-4), lr 0.05 cosine over the epochs' progress, batch 128, per-channel
 /// normalization from the training set, a fresh shuffle every epoch, evaluation after every
-/// epoch (timed apart). Prints one JSON line of (seconds, accuracy) points.
+/// epoch (timed apart). Prints one JSON line of (seconds, accuracy) points. Runs after
+/// [`crate::bench::TORCH_LENET5`].
 const TORCH_TTA: &str = r#"
 import gzip, json, math, os, struct, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -163,14 +164,6 @@ xte = torch.tensor(read("t10k", "images-idx3-ubyte"), dtype=torch.float32) / 255
 yte = torch.tensor(read("t10k", "labels-idx1-ubyte"), dtype=torch.long)
 m, s = xtr.mean(), xtr.std()
 xtr, xte = (xtr - m) / s, (xte - m) / s
-class LeNet5(nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.c1 = nn.Conv2d(1, 6, 5, padding=2); s.c2 = nn.Conv2d(6, 16, 5)
-        s.f1 = nn.Linear(400, 120); s.f2 = nn.Linear(120, 84); s.f3 = nn.Linear(84, 10)
-    def forward(s, x):
-        x = F.max_pool2d(F.relu(s.c1(x)), 2); x = F.max_pool2d(F.relu(s.c2(x)), 2)
-        return s.f3(F.relu(s.f2(F.relu(s.f1(x.flatten(1))))))
 model = LeNet5()
 opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
 n, b = len(ytr), 128
@@ -201,7 +194,7 @@ fn torch_curve(dataset: &str, epochs: usize, target: f64) -> Result<Option<(Stri
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let v = crate::bench::python_json(
         "the PyTorch reference",
-        TORCH_TTA,
+        &format!("{}{TORCH_TTA}", crate::bench::TORCH_LENET5),
         &[
             dir.display().to_string(),
             epochs.to_string(),
