@@ -24,7 +24,7 @@ use crate::sources::Splits;
 use image::imageops::FilterType;
 use image::{DynamicImage, GenericImageView, ImageFormat};
 use rayon::prelude::*;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// How a folder dataset is read.
@@ -126,10 +126,10 @@ fn name_of(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The files of `split_dir/<class>/…` for the classes in `classes`.
-fn class_folders(split_dir: &Path, classes: &[String]) -> Result<Vec<Entry>> {
+/// The files of the class folders `dirs` (a split's subfolders), each of a class in `classes`.
+fn class_folders(dirs: Vec<PathBuf>, classes: &[String]) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
-    for dir in subdirs(split_dir)? {
+    for dir in dirs {
         let name = name_of(&dir);
         let Some(label) = classes.iter().position(|c| *c == name) else {
             return Err(bad(
@@ -213,7 +213,7 @@ fn layout(root: &Path) -> Result<Layout> {
     if classes.len() > usize::from(u16::MAX) {
         return Err(bad(&train_dir, "more than 65535 classes"));
     }
-    let train = class_folders(&train_dir, &classes)?;
+    let train = class_folders(class_dirs, &classes)?;
     for name in ["test", "val"] {
         let d = root.join(name);
         if !d.is_dir() {
@@ -221,11 +221,13 @@ fn layout(root: &Path) -> Result<Layout> {
         }
         let test = if d.join("val_annotations.txt").is_file() {
             annotations(&d, &classes)?
-        } else if subdirs(&d)?.iter().any(|s| classes.contains(&name_of(s))) {
-            class_folders(&d, &classes)?
         } else {
-            // e.g. TinyImageNet's test/: images without labels
-            continue;
+            let dirs = subdirs(&d)?;
+            if !dirs.iter().any(|s| classes.contains(&name_of(s))) {
+                // e.g. TinyImageNet's test/: images without labels
+                continue;
+            }
+            class_folders(dirs, &classes)?
         };
         return Ok(Layout {
             classes,
@@ -304,15 +306,17 @@ fn decode_all(entries: &[Entry], size: usize) -> Result<Vec<Decoded>> {
 }
 
 /// Pixels (CHW, sample-major) of decoded images that must all be `w`×`h`.
+/// Each image is dropped once copied, so the decoded images and the pixels are not both held
+/// in full.
 fn to_pixels(
     entries: &[Entry],
-    images: &[Decoded],
+    images: Vec<Decoded>,
     channels: usize,
     (w, h): (u32, u32),
 ) -> Result<Vec<u8>> {
     let plane = (w * h) as usize;
     let mut out = vec![0u8; images.len() * channels * plane];
-    for (k, (d, e)) in images.iter().zip(entries).enumerate() {
+    for (k, (d, e)) in images.into_iter().zip(entries).enumerate() {
         let (iw, ih) = d.img.dimensions();
         if (iw, ih) != (w, h) {
             return Err(bad(
@@ -361,9 +365,9 @@ fn decode_layout(l: &Layout, size: usize) -> Result<Decoded2> {
         test_dir: l.test_dir.into(),
         train: (
             labels(&l.train),
-            to_pixels(&l.train, &train, channels, dims)?,
+            to_pixels(&l.train, train, channels, dims)?,
         ),
-        test: (labels(&l.test), to_pixels(&l.test, &test, channels, dims)?),
+        test: (labels(&l.test), to_pixels(&l.test, test, channels, dims)?),
     })
 }
 
@@ -414,77 +418,118 @@ fn cache_key(root: &Path, l: &Layout, size: usize) -> Result<u64> {
     Ok(h.0)
 }
 
-fn put_u32(out: &mut Vec<u8>, v: usize) {
-    out.extend_from_slice(&(v as u32).to_le_bytes());
+/// A writer or reader that feeds every byte it passes through FNV-1a, so the cache's checksum
+/// is computed while it streams, without a second copy of the images in memory.
+struct Hashed<T> {
+    inner: T,
+    fnv: Fnv,
 }
 
-fn encode_cache(key: u64, d: &Decoded2) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + d.train.1.len() + d.test.1.len());
-    out.extend_from_slice(CACHE_MAGIC);
-    put_u32(&mut out, CACHE_VERSION as usize);
-    out.extend_from_slice(&key.to_le_bytes());
-    for s in d.shape {
-        put_u32(&mut out, s);
+impl<W: Write> Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.fnv = self.fnv.bytes(&buf[..n]);
+        Ok(n)
     }
-    put_u32(&mut out, d.classes.len());
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.fnv = self.fnv.bytes(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Writes the cache: magic, version, key, shape, class names and the test folder's name, then
+/// per split the count, the labels and the pixels, then the FNV-1a checksum of all that.
+fn write_cache(out: impl Write, key: u64, d: &Decoded2) -> std::io::Result<()> {
+    let mut w = Hashed {
+        inner: std::io::BufWriter::new(out),
+        fnv: Fnv::new(),
+    };
+    let u32_of = |v: usize| (v as u32).to_le_bytes();
+    w.write_all(CACHE_MAGIC)?;
+    w.write_all(&CACHE_VERSION.to_le_bytes())?;
+    w.write_all(&key.to_le_bytes())?;
+    for s in d.shape {
+        w.write_all(&u32_of(s))?;
+    }
+    w.write_all(&u32_of(d.classes.len()))?;
     for c in d.classes.iter().chain([&d.test_dir]) {
-        put_u32(&mut out, c.len());
-        out.extend_from_slice(c.as_bytes());
+        w.write_all(&u32_of(c.len()))?;
+        w.write_all(c.as_bytes())?;
     }
     for (labels, pixels) in [&d.train, &d.test] {
-        put_u32(&mut out, labels.len());
+        w.write_all(&u32_of(labels.len()))?;
         for l in labels {
-            out.extend_from_slice(&l.to_le_bytes());
+            w.write_all(&l.to_le_bytes())?;
         }
-        out.extend_from_slice(pixels);
+        w.write_all(pixels)?;
     }
-    let sum = Fnv::new().bytes(&out).0;
-    out.extend_from_slice(&sum.to_le_bytes());
-    out
+    let sum = w.fnv.0;
+    w.inner.write_all(&sum.to_le_bytes())?;
+    w.inner.flush()
 }
 
-/// Reads a cache file back; `None` when it is not a complete, intact cache for `key`.
-fn decode_cache(bytes: &[u8], key: u64) -> Option<Decoded2> {
-    let (body, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
-    if Fnv::new().bytes(body).0 != u64::from_le_bytes(sum.try_into().ok()?) {
-        return None;
-    }
-    let mut at = 0usize;
-    let mut take = |n: usize| -> Option<&[u8]> {
-        let s = body.get(at..at.checked_add(n)?)?;
-        at += n;
-        Some(s)
+/// Reads a cache of `len` bytes back; `None` when it is not a complete, intact cache for
+/// `key`. Every count is checked against `len` before anything is allocated.
+fn read_cache(input: impl Read, len: u64, key: u64) -> Option<Decoded2> {
+    let mut r = Hashed {
+        inner: std::io::BufReader::new(input),
+        fnv: Fnv::new(),
     };
-    if take(8)? != CACHE_MAGIC {
+    let len = usize::try_from(len).ok()?;
+    let bytes = |r: &mut Hashed<_>, n: usize| -> Option<Vec<u8>> {
+        if n > len {
+            return None;
+        }
+        let mut b = vec![0u8; n];
+        r.read_exact(&mut b).ok()?;
+        Some(b)
+    };
+    let num = |r: &mut Hashed<_>| -> Option<usize> {
+        let mut b = [0u8; 4];
+        r.read_exact(&mut b).ok()?;
+        Some(u32::from_le_bytes(b) as usize)
+    };
+    if bytes(&mut r, 8)? != CACHE_MAGIC || num(&mut r)? != CACHE_VERSION as usize {
         return None;
     }
-    let rd = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as usize;
-    if rd(take(4)?) != CACHE_VERSION as usize {
+    if u64::from_le_bytes(bytes(&mut r, 8)?.try_into().ok()?) != key {
         return None;
     }
-    if u64::from_le_bytes(take(8)?.try_into().ok()?) != key {
+    let shape = [num(&mut r)?, num(&mut r)?, num(&mut r)?];
+    let nc = num(&mut r)?;
+    if nc > len {
         return None;
     }
-    let shape = [rd(take(4)?), rd(take(4)?), rd(take(4)?)];
-    let nc = rd(take(4)?);
     let mut names = Vec::with_capacity(nc + 1);
     for _ in 0..=nc {
-        let n = rd(take(4)?);
-        names.push(String::from_utf8(take(n)?.to_vec()).ok()?);
+        let n = num(&mut r)?;
+        names.push(String::from_utf8(bytes(&mut r, n)?).ok()?);
     }
     let test_dir = names.pop()?;
-    let sample: usize = shape.iter().product();
-    let mut split = || -> Option<(Vec<u16>, Vec<u8>)> {
-        let n = rd(take(4)?);
-        let labels = take(n.checked_mul(2)?)?
+    let sample = shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s))?;
+    let split = |r: &mut Hashed<_>| -> Option<(Vec<u16>, Vec<u8>)> {
+        let n = num(r)?;
+        let labels = bytes(r, n.checked_mul(2)?)?
             .chunks_exact(2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .collect();
-        Some((labels, take(n.checked_mul(sample)?)?.to_vec()))
+        Some((labels, bytes(r, n.checked_mul(sample)?)?))
     };
-    let train = split()?;
-    let test = split()?;
-    (at == body.len()).then_some(Decoded2 {
+    let train = split(&mut r)?;
+    let test = split(&mut r)?;
+    // the checksum itself is not hashed, and nothing may follow it
+    let body = r.fnv.0;
+    let mut sum = [0u8; 8];
+    r.inner.read_exact(&mut sum).ok()?;
+    let at_end = r.inner.read(&mut [0u8; 1]).ok()? == 0;
+    (u64::from_le_bytes(sum) == body && at_end).then_some(Decoded2 {
         shape,
         classes: names,
         test_dir,
@@ -493,16 +538,19 @@ fn decode_cache(bytes: &[u8], key: u64) -> Option<Decoded2> {
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees a
+/// Writes `path` through `write` into a temporary file and a rename, so a reader never sees a
 /// partial cache.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let res = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -566,17 +614,18 @@ pub fn load_folder(root: &Path, opts: &FolderOptions) -> Result<Splits> {
     let d = if opts.cache {
         let key = cache_key(root, &l, size)?;
         let path = cache_path(root, size);
-        match std::fs::read(&path)
+        let cached = std::fs::File::open(&path)
             .ok()
-            .and_then(|b| decode_cache(&b, key))
-        {
+            .and_then(|f| Some((f.metadata().ok()?.len(), f)))
+            .and_then(|(len, f)| read_cache(f, len, key));
+        match cached {
             Some(d) => {
                 tracing::debug!(cache = %path.display(), "folder dataset read from its cache");
                 d
             }
             None => {
                 let d = decode_layout(&l, size)?;
-                if let Err(e) = write_atomic(&path, &encode_cache(key, &d)) {
+                if let Err(e) = write_atomic(&path, |f| write_cache(f, key, &d)) {
                     tracing::warn!(
                         "could not write the decoded-image cache {}: {e}; the next run decodes the images again",
                         path.display()
@@ -591,20 +640,28 @@ pub fn load_folder(root: &Path, opts: &FolderOptions) -> Result<Splits> {
     splits_of(d)
 }
 
+/// The two datasets, taking the decoded pixels over (no copy).
 fn splits_of(d: Decoded2) -> Result<Splits> {
-    let make = |name: String, (labels, values): (Vec<u16>, Vec<u8>)| {
+    let Decoded2 {
+        shape,
+        classes,
+        test_dir,
+        train,
+        test,
+    } = d;
+    let make = |name: String, (labels, values): (Vec<u16>, Vec<u8>), classes: Vec<String>| {
         Dataset::new(
             name,
-            d.shape,
+            shape,
             Pixels::U8 { values, max: 255 },
             labels,
             None,
-            d.classes.clone(),
+            classes,
         )
     };
     Ok(Splits {
-        train: make("folder/train".into(), d.train.clone())?,
-        test: make(format!("folder/{}", d.test_dir), d.test.clone())?,
+        train: make("folder/train".into(), train, classes.clone())?,
+        test: make(format!("folder/{test_dir}"), test, classes)?,
     })
 }
 
@@ -625,15 +682,20 @@ mod tests {
     #[test]
     fn cache_round_trips_and_rejects_damage() {
         let d = sample();
-        let bytes = encode_cache(42, &d);
-        assert_eq!(decode_cache(&bytes, 42), Some(d));
-        assert_eq!(decode_cache(&bytes, 43), None, "another key");
+        let mut bytes = Vec::new();
+        write_cache(&mut bytes, 42, &d).unwrap();
+        let read = |b: &[u8], key| read_cache(b, b.len() as u64, key);
+        assert_eq!(read(&bytes, 42), Some(d));
+        assert_eq!(read(&bytes, 43), None, "another key");
         for cut in [0, 1, 8, bytes.len() / 2, bytes.len() - 1] {
-            assert_eq!(decode_cache(&bytes[..cut], 42), None, "truncated at {cut}");
+            assert_eq!(read(&bytes[..cut], 42), None, "truncated at {cut}");
         }
         let mut flipped = bytes.clone();
         flipped[30] ^= 1;
-        assert_eq!(decode_cache(&flipped, 42), None, "a flipped bit");
+        assert_eq!(read(&flipped, 42), None, "a flipped bit");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(read(&longer, 42), None, "a byte after the checksum");
     }
 
     #[test]
