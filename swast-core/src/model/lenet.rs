@@ -98,16 +98,17 @@ impl LeNet5 {
     /// forward and backward together are faster than the reshape's, and so do odd sizes
     /// (where the pool drops the last row or column) and the other backends.
     fn pool2(&self, x: Tensor<4>) -> Tensor<4> {
-        let [n, c, h, w] = x.dims();
         #[cfg(feature = "flex")]
-        if h % 2 == 0 && w % 2 == 0 && !x.is_autodiff() && x.device() == Device::flex() {
-            return x
-                .reshape([n, c, h / 2, 2, w / 2, 2])
-                .max_dim(5)
-                .max_dim(3)
-                .reshape([n, c, h / 2, w / 2]);
+        {
+            let [n, c, h, w] = x.dims();
+            if h % 2 == 0 && w % 2 == 0 && !x.is_autodiff() && x.device() == Device::flex() {
+                return x
+                    .reshape([n, c, h / 2, 2, w / 2, 2])
+                    .max_dim(5)
+                    .max_dim(3)
+                    .reshape([n, c, h / 2, w / 2]);
+            }
         }
-        let _ = (n, c, h, w);
         self.pool.forward(x)
     }
 }
