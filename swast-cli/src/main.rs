@@ -219,10 +219,11 @@ impl EventSink for PrintSink {
                 epoch,
                 size,
                 seconds,
+                probe_seconds,
                 noisy_share,
                 ..
             } if !tty => println!(
-                "selection {round} at epoch {epoch}: {size} samples in {seconds:.2}s{}",
+                "selection {round} at epoch {epoch}: {size} samples in {seconds:.2}s (probe {probe_seconds:.2}s){}",
                 noisy_share.map_or(String::new(), |n| format!(", {:.1}% noisy", 100.0 * n))
             ),
             Event::Rollback {

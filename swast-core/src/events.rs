@@ -113,6 +113,10 @@ pub enum Event {
         size: usize,
         /// Wall seconds of probe + selection.
         seconds: f64,
+        /// Of `seconds`, the probe: the model's pass over the training set (and the
+        /// validation split, for selectors that use it). The rest is the selector itself.
+        #[serde(default)]
+        probe_seconds: f64,
         /// FLOPs of probe + selection.
         flops: f64,
         /// Share of noisy labels in the coreset, when label noise is on.

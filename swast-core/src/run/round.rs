@@ -94,6 +94,7 @@ fn select_round(
         }
         (false, _) => None,
     };
+    let probe_seconds = t0.elapsed().as_secs_f64();
     let round = st.rounds + 1;
     let epoch = trainer.state().epoch;
     let ctx = SelectContext {
@@ -114,6 +115,7 @@ fn select_round(
         selector: sel.name().into(),
         size: c.indices.len(),
         seconds,
+        probe_seconds,
         flops,
         noisy_share,
         ids: c.indices.iter().map(|&i| data.train.ids()[i]).collect(),
@@ -136,6 +138,7 @@ fn select_round(
         epoch: epoch + 1,
         size: record.size,
         seconds,
+        probe_seconds,
         flops,
         noisy_share,
     })
@@ -189,6 +192,9 @@ pub struct RoundRecord {
     pub size: usize,
     /// Wall seconds of probe + selection.
     pub seconds: f64,
+    /// Of `seconds`, the probe (the rest is the selector).
+    #[serde(default)]
+    pub probe_seconds: f64,
     /// FLOPs of probe + selection.
     pub flops: f64,
     /// Share of samples with a corrupted label, when label noise is on.
