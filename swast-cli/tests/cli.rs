@@ -364,3 +364,41 @@ fn train_on_an_image_folder_reports_its_classes() {
     let cfg = std::fs::read_to_string(t.path().join("run/config.toml")).unwrap();
     assert!(cfg.contains("image_size = 20"), "{cfg}");
 }
+
+/// flex runs its ops on rayon's pool (with the patched burn-flex, `patches/`): a run gives the
+/// same weights, coreset, masks and stored outputs bit for bit on one thread and on two.
+#[test]
+fn a_run_is_bit_identical_on_one_and_two_threads() {
+    let t = tempfile::tempdir().unwrap();
+    let mut prints = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = t.path().join(format!("threads-{threads}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_swast"))
+            .args([
+                "train",
+                "--set",
+                "method=swast-cut",
+                "--set",
+                "coreset.selector=gradmatch",
+                "--set",
+                "coreset.fraction=0.2",
+                "--set",
+                "coreset.interval=1",
+                "--set",
+                "train.epochs=3",
+                "--out",
+            ])
+            .arg(&dir)
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(t.path())
+            .output()
+            .expect("swast runs");
+        assert!(o.status.success(), "{:?}", text(&o));
+        prints.push(swast_core::testing::RunFingerprint::of(
+            &dir,
+            &burn::tensor::Device::flex(),
+            &swast_cli::Parts,
+        ));
+    }
+    assert_eq!(prints[0].difference(&prints[1]), None);
+}

@@ -129,7 +129,10 @@ fn sum_f32_contiguous(data: &[f32]) -> f32 {
 fn sum_f32_parallel(data: &[f32]) -> f32 {
     const CHUNK_SIZE: usize = 64 * 1024; // 64K elements per chunk
 
-    data.par_chunks(CHUNK_SIZE)
+    // The chunk sums are added in chunk order: rayon's `sum` would add them in
+    // a tree shaped by work stealing, so the result could change from run to run.
+    let partials: Vec<f32> = data
+        .par_chunks(CHUNK_SIZE)
         .map(|chunk| {
             #[cfg(feature = "simd")]
             {
@@ -140,7 +143,8 @@ fn sum_f32_parallel(data: &[f32]) -> f32 {
                 chunk.iter().copied().sum::<f32>()
             }
         })
-        .sum()
+        .collect();
+    partials.iter().sum()
 }
 
 fn sum_impl<E: Element + bytemuck::Pod + Default + core::iter::Sum>(
