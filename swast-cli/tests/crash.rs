@@ -49,6 +49,7 @@ fn epoch_lines(dir: &Path) -> Vec<serde_json::Value> {
             // wall times differ run to run
             o.remove("seconds");
             o.remove("eval_seconds");
+            o.remove("probe_seconds");
             v
         })
         .collect()

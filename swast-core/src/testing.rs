@@ -132,6 +132,7 @@ impl RunFingerprint {
                 let o = v.as_object_mut().expect("an object");
                 o.remove("seconds");
                 o.remove("eval_seconds");
+                o.remove("probe_seconds");
                 v
             })
             .collect();

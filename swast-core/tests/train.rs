@@ -69,6 +69,7 @@ fn epoch_lines(dir: &Path) -> Vec<serde_json::Value> {
             let o = v.as_object_mut().unwrap();
             o.remove("seconds");
             o.remove("eval_seconds");
+            o.remove("probe_seconds");
             v
         })
         .collect()
