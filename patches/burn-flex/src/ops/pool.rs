@@ -240,14 +240,7 @@ fn max_pool3d_with_indices_impl<T>(
     neg_inf: T,
 ) -> (FlexTensor, FlexTensor)
 where
-    T: bytemuck::Pod
-        + Copy
-        + PartialOrd
-        + Send
-        + Sync
-        + Element
-        + num_traits::Float
-        + BranchFreeSelect,
+    T: bytemuck::Pod + Copy + PartialOrd + Send + Sync + Element + num_traits::Float,
 {
     let x = x.to_contiguous();
     let x_shape = x.layout().shape();
@@ -1251,27 +1244,6 @@ max_pool3d_backward_typed!(max_pool3d_backward_f32, f32, DType::F32, 0.0f32);
 max_pool3d_backward_typed!(max_pool3d_backward_f64, f64, DType::F64, 0.0f64);
 max_pool3d_backward_typed!(max_pool3d_backward_f16, f16, DType::F16, f16::from_f32(0.0));
 
-/// `if take { a } else { b }` on the bits, without a branch: pooling's
-/// comparisons depend on the data and would mispredict.
-trait BranchFreeSelect: Copy {
-    fn select(take: bool, a: Self, b: Self) -> Self;
-}
-
-macro_rules! branch_free_select {
-    ($T:ty, $U:ty) => {
-        impl BranchFreeSelect for $T {
-            #[inline(always)]
-            fn select(take: bool, a: Self, b: Self) -> Self {
-                let mask = (0 as $U).wrapping_sub(take as $U);
-                <$T>::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
-            }
-        }
-    };
-}
-branch_free_select!(f32, u32);
-branch_free_select!(f64, u64);
-branch_free_select!(f16, u16);
-
 /// 2x2, stride-2 max pooling over `planes` contiguous `[in_h, in_w]` planes,
 /// with the generic kernel's semantics: the window is read row by row, the
 /// first maximum wins, and a NaN always wins (so the last NaN's index is kept).
@@ -1286,7 +1258,7 @@ fn max_pool_2x2_planes<T>(
     neg_inf: T,
 ) -> (Vec<T>, Vec<i64>)
 where
-    T: Copy + PartialOrd + Send + Sync + num_traits::Float + BranchFreeSelect,
+    T: Copy + PartialOrd + Send + Sync + num_traits::Float,
 {
     let plane_out = out_h * out_w;
     let mut output = vec![neg_inf; planes * plane_out];
@@ -1301,19 +1273,27 @@ where
             let idx_row = &mut idx[oh * out_w..(oh + 1) * out_w];
             for ow in 0..out_w {
                 let c = 2 * ow;
-                // Branch-free (the comparisons are data-dependent and mispredict
-                // on real activations): take v when v > best or v is NaN.
-                let mut best = top[c];
-                let mut at = c;
-                for (v, i) in [
-                    (top[c + 1], c + 1),
-                    (bottom[c], in_w + c),
-                    (bottom[c + 1], in_w + c + 1),
-                ] {
-                    let take = (v > best) | v.is_nan();
-                    best = T::select(take, v, best);
-                    at ^= (at ^ i) & 0usize.wrapping_sub(take as usize);
-                }
+                let win = [top[c], top[c + 1], bottom[c], bottom[c + 1]];
+                let offs = [c, c + 1, in_w + c, in_w + c + 1];
+                // Random activations make the window's comparisons unpredictable, so the
+                // common case (no NaN) is written without data-dependent branches: the
+                // first entry equal to the window's maximum is the one the row-by-row
+                // "first maximum wins" rule keeps.
+                let k = if win.iter().any(|v| v.is_nan()) {
+                    // NaN always wins, and a later NaN replaces an earlier one.
+                    let mut k = 0;
+                    for (j, v) in win.iter().enumerate().skip(1) {
+                        if *v > win[k] || v.is_nan() {
+                            k = j;
+                        }
+                    }
+                    k
+                } else {
+                    let m = win[0].max(win[1]).max(win[2].max(win[3]));
+                    (win[0] != m) as usize
+                        * (1 + (win[1] != m) as usize * (1 + (win[2] != m) as usize))
+                };
+                let (best, at) = (win[k], offs[k]);
                 out_row[ow] = best;
                 idx_row[ow] = (r0 + at) as i64;
             }
