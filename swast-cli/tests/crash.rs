@@ -39,20 +39,7 @@ fn launch(dir: &Path, out: &str) -> std::process::Child {
 }
 
 fn epoch_lines(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every line is whole JSON"))
-        .filter(|v| v["event"] == "epoch_end" || v["event"] == "selection")
-        .map(|mut v| {
-            let o = v.as_object_mut().unwrap();
-            // wall times differ run to run
-            o.remove("seconds");
-            o.remove("eval_seconds");
-            o.remove("probe_seconds");
-            v
-        })
-        .collect()
+    swast_core::testing::logged_events(dir, &["epoch_end", "selection"])
 }
 
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());

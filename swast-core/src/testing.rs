@@ -90,6 +90,24 @@ macro_rules! test_device {
     };
 }
 
+/// The events of kinds `kinds` in the metrics log of the run in `dir`, without their wall times
+/// (`seconds`, `eval_seconds`, `probe_seconds`), which differ from run to run.
+pub fn logged_events(dir: &std::path::Path, kinds: &[&str]) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join(crate::run::files::METRICS))
+        .unwrap_or_else(|e| panic!("read the metrics of {}: {e}", dir.display()));
+    text.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .filter(|v| kinds.iter().any(|k| v["event"] == *k))
+        .map(|mut v| {
+            let o = v.as_object_mut().expect("an object");
+            for key in ["seconds", "eval_seconds", "probe_seconds"] {
+                o.remove(key);
+            }
+            v
+        })
+        .collect()
+}
+
 /// What a run left that an exact resume must reproduce: every weight and running statistic,
 /// the step count, the current coreset and the per-epoch log (wall seconds removed).
 #[derive(Debug, Clone, PartialEq)]
@@ -121,21 +139,7 @@ impl RunFingerprint {
             .unwrap_or_else(|e| panic!("load {}: {e}", dir.display()));
         let record = crate::run::RunRecord::of_run(dir)
             .unwrap_or_else(|e| panic!("the run record of {}: {e}", dir.display()));
-        let text = std::fs::read_to_string(dir.join(crate::run::files::METRICS))
-            .unwrap_or_else(|e| panic!("read the metrics of {}: {e}", dir.display()));
-        let epochs = text
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
-            .filter(|v| v["event"] == "epoch_end")
-            .map(|mut v| {
-                // wall times differ run to run
-                let o = v.as_object_mut().expect("an object");
-                o.remove("seconds");
-                o.remove("eval_seconds");
-                o.remove("probe_seconds");
-                v
-            })
-            .collect();
+        let epochs = logged_events(dir, &["epoch_end"]);
         Self {
             step: trainer.state().step,
             weights: crate::model::param_values(trainer.model()),

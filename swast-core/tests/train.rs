@@ -59,20 +59,7 @@ fn same(a: &Path, b: &Path) -> bool {
 }
 
 fn epoch_lines(dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join(files::METRICS))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["event"] == "epoch_end")
-        .map(|mut v| {
-            // wall times differ run to run
-            let o = v.as_object_mut().unwrap();
-            o.remove("seconds");
-            o.remove("eval_seconds");
-            o.remove("probe_seconds");
-            v
-        })
-        .collect()
+    swast_core::testing::logged_events(dir, &["epoch_end"])
 }
 
 #[test]
