@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_std::{Bytes, Shape};
 
+use super::module::{f32_to_half as down, half_to_f32 as up};
 use crate::{FlexTensor, Layout};
 
 pub(crate) trait NormElement:
@@ -229,23 +230,6 @@ fn backward_typed<T: NormElement>(
         vector(sums.iter().map(|s| narrow::<T>(s.1)).collect(), dtype),
         vector(sums.iter().map(|s| narrow::<T>(s.0)).collect(), dtype),
     )
-}
-
-fn up(t: FlexTensor) -> FlexTensor {
-    use super::module::cast_to_f32;
-    match t.dtype() {
-        DType::F16 => cast_to_f32::<burn_std::f16>(t, burn_std::f16::to_f32),
-        DType::BF16 => cast_to_f32::<burn_std::bf16>(t, burn_std::bf16::to_f32),
-        dtype => panic!("batch_norm: unsupported dtype {:?}", dtype),
-    }
-}
-
-fn down(t: FlexTensor, dtype: DType) -> FlexTensor {
-    use super::module::cast_from_f32;
-    match dtype {
-        DType::F16 => cast_from_f32::<burn_std::f16>(t, burn_std::f16::from_f32),
-        _ => cast_from_f32::<burn_std::bf16>(t, burn_std::bf16::from_f32),
-    }
 }
 
 /// Batch normalization with the batch's own statistics: `(output, mean,

@@ -25,6 +25,7 @@ use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_std::{Bytes, Shape};
 
+use super::module::{f32_to_half as down, half_to_f32 as up};
 use crate::{FlexTensor, Layout};
 
 /// Samples per partial weight gradient. Fixed (not derived from the thread
@@ -468,25 +469,6 @@ fn conv2d_weight_backward_typed<T: GemmElement>(
         Layout::contiguous(w_shape),
         weight.dtype(),
     )
-}
-
-/// An f32 copy of a half-precision tensor.
-fn up(t: FlexTensor) -> FlexTensor {
-    use super::module::cast_to_f32;
-    match t.dtype() {
-        DType::F16 => cast_to_f32::<burn_std::f16>(t, burn_std::f16::to_f32),
-        DType::BF16 => cast_to_f32::<burn_std::bf16>(t, burn_std::bf16::to_f32),
-        dtype => panic!("conv2d: unsupported dtype {:?}", dtype),
-    }
-}
-
-/// An f32 result cast back to the half-precision `dtype`.
-fn down(t: FlexTensor, dtype: DType) -> FlexTensor {
-    use super::module::cast_from_f32;
-    match dtype {
-        DType::F16 => cast_from_f32::<burn_std::f16>(t, burn_std::f16::from_f32),
-        _ => cast_from_f32::<burn_std::bf16>(t, burn_std::bf16::from_f32),
-    }
 }
 
 /// Forward 2D convolution (im2col + gemm, NCHW). Any padding, stride,

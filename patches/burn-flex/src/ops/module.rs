@@ -43,6 +43,23 @@ pub(crate) fn cast_from_f32<E: Element + Pod + Copy>(
     FlexTensor::new(bytes, Layout::contiguous(shape), E::dtype())
 }
 
+/// An f32 copy of an f16 or bf16 tensor, for kernels that run in f32.
+pub(crate) fn half_to_f32(t: FlexTensor) -> FlexTensor {
+    match t.dtype() {
+        DType::F16 => cast_to_f32::<burn_std::f16>(t, burn_std::f16::to_f32),
+        DType::BF16 => cast_to_f32::<burn_std::bf16>(t, burn_std::bf16::to_f32),
+        dtype => panic!("unsupported dtype {:?} (f16 or bf16 expected)", dtype),
+    }
+}
+
+/// An f32 result cast back to the half-precision `dtype` (f16, else bf16).
+pub(crate) fn f32_to_half(t: FlexTensor, dtype: DType) -> FlexTensor {
+    match dtype {
+        DType::F16 => cast_from_f32::<burn_std::f16>(t, burn_std::f16::from_f32),
+        _ => cast_from_f32::<burn_std::bf16>(t, burn_std::bf16::from_f32),
+    }
+}
+
 impl ModuleOps<Flex> for Flex {
     fn conv1d(
         x: FloatTensor<Flex>,
