@@ -24,6 +24,7 @@ use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_std::{Bytes, Shape};
+use core::mem::MaybeUninit;
 
 use super::module::{f32_to_half as down, half_to_f32 as up};
 use crate::{FlexTensor, Layout};
@@ -115,6 +116,33 @@ impl Geometry {
             && self.ow == self.w
     }
 
+    /// Stride 1 and no dilation: each im2col row is then `oh` runs of `ow`
+    /// contiguous elements of the zero-padded input plane.
+    fn is_unit(&self) -> bool {
+        self.sh == 1 && self.sw == 1 && self.dh == 1 && self.dw == 1
+    }
+    /// Height and width of the zero-padded input plane of a unit convolution.
+    fn padded(&self) -> (usize, usize) {
+        (self.oh + self.kh - 1, self.ow + self.kw - 1)
+    }
+    /// Scratch elements [`im2col`] needs: the `[K, N]` matrix, and for a padded
+    /// unit convolution one zero-padded input plane.
+    fn im2col_scratch(&self) -> usize {
+        let (hp, wp) = self.padded();
+        self.k() * self.n()
+            + if self.is_unit() && (hp, wp) != (self.h, self.w) {
+                hp * wp
+            } else {
+                0
+            }
+    }
+
+    /// Scratch elements the input gradient needs: the `[K, N]` matrix, and for
+    /// a padded unit convolution one zero-padded plane to add it into.
+    fn col2im_scratch(&self) -> usize {
+        self.im2col_scratch()
+    }
+
     /// The output columns `ox` whose input column `ox * sw + off` lies in `[0, w)`.
     fn valid_ox(&self, off: isize) -> (usize, usize) {
         let lo = if off >= 0 {
@@ -199,9 +227,38 @@ fn gemm<T: GemmElement>(
     }
 }
 
-/// Fills `col` (`[K, N]`) with group `group` of one sample `x` (`[c_in, h, w]`).
-fn im2col<T: GemmElement>(g: &Geometry, x: &[T], group: usize, col: &mut [T]) {
+/// `dst = src` for the short rows of im2col: whole 8-element blocks (the
+/// last one overlapping the one before), which compile to a few vector moves
+/// where `copy_from_slice` calls `memmove` for every row.
+#[inline(always)]
+fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+    let n = dst.len();
+    if n < 8 {
+        dst.copy_from_slice(&src[..n]);
+        return;
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        let d: &mut [T; 8] = (&mut dst[i..i + 8]).try_into().unwrap();
+        *d = src[i..i + 8].try_into().unwrap();
+        i += 8;
+    }
+    if i < n {
+        let d: &mut [T; 8] = (&mut dst[n - 8..n]).try_into().unwrap();
+        *d = src[n - 8..n].try_into().unwrap();
+    }
+}
+
+/// Fills `scratch[..K * N]` (the `[K, N]` matrix `col`) with group `group` of
+/// one sample `x` (`[c_in, h, w]`); the rest of `scratch` (see
+/// [`Geometry::im2col_scratch`]) is working space.
+fn im2col<T: GemmElement>(g: &Geometry, x: &[T], group: usize, scratch: &mut [T]) {
+    if g.is_unit() {
+        im2col_unit(g, x, group, scratch);
+        return;
+    }
     let n = g.n();
+    let col = scratch;
     let mut row = 0;
     for ci in group * g.cpg()..(group + 1) * g.cpg() {
         let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
@@ -238,8 +295,52 @@ fn im2col<T: GemmElement>(g: &Geometry, x: &[T], group: usize, col: &mut [T]) {
     }
 }
 
-/// Adds `col` (`[K, N]`, group `group`) into one sample's input gradient `dx`.
-fn col2im<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [T]) {
+/// [`im2col`] for stride 1 and no dilation: each input plane is copied once
+/// into a zero-padded plane (unless unpadded), after which every row of `col`
+/// is `oh` runs of `ow` contiguous elements with no bound to check.
+fn im2col_unit<T: GemmElement>(g: &Geometry, x: &[T], group: usize, scratch: &mut [T]) {
+    let (k, n) = (g.k(), g.n());
+    let (hp, wp) = g.padded();
+    let (col, pad) = scratch.split_at_mut(k * n);
+    let padded = (hp, wp) != (g.h, g.w);
+    let mut row = 0;
+    for ci in group * g.cpg()..(group + 1) * g.cpg() {
+        let input = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        let plane: &[T] = if padded {
+            let pad = &mut pad[..hp * wp];
+            pad.fill(T::zero());
+            // Input rows and columns past the padded plane (an end padding
+            // below zero's worth of output) are never read by any window.
+            let rows = g.h.min(hp.saturating_sub(g.ph));
+            let cols = g.w.min(wp.saturating_sub(g.pw));
+            for (y, src) in input.chunks_exact(g.w).take(rows).enumerate() {
+                let at = (y + g.ph) * wp + g.pw;
+                pad[at..at + cols].copy_from_slice(&src[..cols]);
+            }
+            pad
+        } else {
+            input
+        };
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let dst = &mut col[row * n..(row + 1) * n];
+                row += 1;
+                for (oy, out_row) in dst.chunks_exact_mut(g.ow).enumerate() {
+                    let at = (oy + ki) * wp + kj;
+                    copy_row(out_row, &plane[at..at + g.ow]);
+                }
+            }
+        }
+    }
+}
+
+/// Adds `col` (`[K, N]`, group `group`) into one sample's input gradient `dx`;
+/// `pad` is working space of [`Geometry::col2im_scratch`] elements.
+fn col2im<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [T], pad: &mut [T]) {
+    if g.is_unit() {
+        col2im_unit(g, col, group, dx, pad);
+        return;
+    }
     let n = g.n();
     let mut row = 0;
     for ci in group * g.cpg()..(group + 1) * g.cpg() {
@@ -276,6 +377,51 @@ fn col2im<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [T]) {
     }
 }
 
+/// [`col2im`] for stride 1 and no dilation: each row of `col` is `oh` runs of
+/// `ow` contiguous elements added into the zero-padded plane (the input plane
+/// itself when unpadded), whose interior is then added into `dx`. Every
+/// element of `dx` gets the additions of the generic loop, in the same order
+/// (a padded plane starts at zero, as `dx` does).
+fn col2im_unit<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [T], pad: &mut [T]) {
+    let n = g.n();
+    let (hp, wp) = g.padded();
+    let padded = (hp, wp) != (g.h, g.w);
+    let mut row = 0;
+    for ci in group * g.cpg()..(group + 1) * g.cpg() {
+        let out = &mut dx[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        let plane: &mut [T] = if padded {
+            let pad = &mut pad[..hp * wp];
+            pad.fill(T::zero());
+            pad
+        } else {
+            out
+        };
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let src = &col[row * n..(row + 1) * n];
+                row += 1;
+                for (oy, grad) in src.chunks_exact(g.ow).enumerate() {
+                    let at = (oy + ki) * wp + kj;
+                    for (d, s) in plane[at..at + g.ow].iter_mut().zip(grad) {
+                        *d += *s;
+                    }
+                }
+            }
+        }
+        if padded {
+            let out = &mut dx[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+            let rows = g.h.min(hp.saturating_sub(g.ph));
+            let cols = g.w.min(wp.saturating_sub(g.pw));
+            for (y, dst) in out.chunks_exact_mut(g.w).take(rows).enumerate() {
+                let at = (y + g.ph) * wp + g.pw;
+                for (d, s) in dst[..cols].iter_mut().zip(&pad[at..at + cols]) {
+                    *d += *s;
+                }
+            }
+        }
+    }
+}
+
 /// Runs `f(sample, chunk)` over `data` cut into chunks of `len`, in parallel
 /// when rayon is on; `f` gets a scratch buffer of `scratch` elements.
 fn for_each_sample<T: GemmElement>(
@@ -304,15 +450,48 @@ fn for_each_sample<T: GemmElement>(
     }
 }
 
-fn bias_into<T: GemmElement>(out: &mut [T], bias: &[T], g: &Geometry) {
-    let n = g.n();
-    for sample in out.chunks_mut(g.out_len()) {
-        for (plane, &b) in sample.chunks_mut(n).zip(bias) {
-            for v in plane {
-                *v += b;
+/// [`for_each_sample`] on a new buffer of `count` chunks of `len`, each chunk
+/// zeroed by the thread that then runs `f` on it: the buffer is written while
+/// in that thread's cache, not zeroed up front on one thread.
+fn for_each_new_sample<T: GemmElement>(
+    count: usize,
+    len: usize,
+    scratch: usize,
+    f: impl Fn(usize, &mut [T], &mut Vec<T>) + Send + Sync,
+) -> Vec<T> {
+    let total = count * len;
+    let mut out: Vec<T> = Vec::with_capacity(total);
+    if len > 0 {
+        let run = |b: usize, chunk: &mut [MaybeUninit<T>], buf: &mut Vec<T>| {
+            for v in chunk.iter_mut() {
+                v.write(T::zero());
+            }
+            // SAFETY: every element of `chunk` was written just above, and
+            // `MaybeUninit<T>` has the layout of `T`.
+            let chunk = unsafe { &mut *(chunk as *mut [MaybeUninit<T>] as *mut [T]) };
+            f(b, chunk, buf);
+        };
+        let spare = &mut out.spare_capacity_mut()[..total];
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            spare.par_chunks_mut(len).enumerate().for_each_init(
+                || vec![T::zero(); scratch],
+                |buf, (b, chunk)| run(b, chunk, buf),
+            );
+        }
+        #[cfg(not(feature = "rayon"))]
+        {
+            let mut buf = vec![T::zero(); scratch];
+            for (b, chunk) in spare.chunks_mut(len).enumerate() {
+                run(b, chunk, &mut buf);
             }
         }
     }
+    // SAFETY: the loop above initialized all `total` elements (with `len == 0`,
+    // `total` is 0).
+    unsafe { out.set_len(total) };
+    out
 }
 
 fn conv2d_typed<T: GemmElement>(
@@ -327,11 +506,12 @@ fn conv2d_typed<T: GemmElement>(
     let (xs, ws): (&[T], &[T]) = (x.storage(), weight.storage());
     let (k, n, opg) = (g.k(), g.n(), g.opg());
     let pointwise = g.is_pointwise();
-    let mut out = vec![T::zero(); g.batch * g.out_len()];
-    for_each_sample(
-        &mut out,
+    let bias = bias.map(|b| b.to_contiguous());
+    let bias: Option<&[T]> = bias.as_ref().map(|b| b.storage());
+    let out = for_each_new_sample(
+        g.batch,
         g.out_len(),
-        if pointwise { 0 } else { k * n },
+        if pointwise { 0 } else { g.im2col_scratch() },
         |b, dst, col| {
             let sample = &xs[b * g.in_len()..(b + 1) * g.in_len()];
             for group in 0..g.groups {
@@ -339,7 +519,7 @@ fn conv2d_typed<T: GemmElement>(
                     &sample[group * k * n..(group + 1) * k * n]
                 } else {
                     im2col(&g, sample, group, col);
-                    col
+                    &col[..k * n]
                 };
                 gemm(
                     opg,
@@ -356,12 +536,16 @@ fn conv2d_typed<T: GemmElement>(
                     1,
                 );
             }
+            // The bias is added after the product, as one rounding per element.
+            if let Some(bias) = bias {
+                for (plane, &bc) in dst.chunks_exact_mut(n).zip(bias) {
+                    for v in plane {
+                        *v += bc;
+                    }
+                }
+            }
         },
     );
-    if let Some(bias) = bias {
-        let bias = bias.to_contiguous();
-        bias_into(&mut out, bias.storage(), &g);
-    }
     let shape = Shape::from(vec![g.batch, g.c_out, g.oh, g.ow]);
     FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), x.dtype())
 }
@@ -382,8 +566,8 @@ fn conv2d_x_backward_typed<T: GemmElement>(
     for_each_sample(
         &mut dx,
         g.in_len(),
-        if pointwise { 0 } else { k * n },
-        |b, dst, col| {
+        if pointwise { 0 } else { g.col2im_scratch() },
+        |b, dst, scratch| {
             let dy = &gs[b * g.out_len()..(b + 1) * g.out_len()];
             for group in 0..g.groups {
                 let w = &ws[group * opg * k..(group + 1) * opg * k];
@@ -393,8 +577,9 @@ fn conv2d_x_backward_typed<T: GemmElement>(
                     let out = &mut dst[group * k * n..(group + 1) * k * n];
                     gemm(k, n, opg, out, n, false, w, 1, k, dy, n, 1);
                 } else {
+                    let (col, pad) = scratch.split_at_mut(k * n);
                     gemm(k, n, opg, col, n, false, w, 1, k, dy, n, 1);
-                    col2im(&g, col, group, dst);
+                    col2im(&g, col, group, dst, pad);
                 }
             }
         },
@@ -426,7 +611,7 @@ fn conv2d_weight_backward_typed<T: GemmElement>(
     for_each_sample(
         &mut partials,
         w_len,
-        if pointwise { 0 } else { k * n },
+        if pointwise { 0 } else { g.im2col_scratch() },
         |c, dw, col| {
             let end = ((c + 1) * WEIGHT_GRAD_CHUNK).min(g.batch);
             for (i, b) in (c * WEIGHT_GRAD_CHUNK..end).enumerate() {
@@ -437,7 +622,7 @@ fn conv2d_weight_backward_typed<T: GemmElement>(
                         &sample[group * k * n..(group + 1) * k * n]
                     } else {
                         im2col(&g, sample, group, col);
-                        col
+                        &col[..k * n]
                     };
                     // dW_g (opg × K) += dy_g (opg × N) · colᵀ (N × K)
                     gemm(
@@ -628,6 +813,8 @@ mod tests {
         (2, 4, 6, 6, 4, 3, 3, [1, 1], [1, 1], [1, 1], [1, 1], 4),
         (1, 2, 3, 3, 2, 5, 5, [1, 1], [2, 2], [2, 2], [1, 1], 1),
         (17, 3, 5, 5, 2, 3, 3, [1, 1], [1, 1], [1, 1], [1, 1], 1),
+        // Unit stride, asymmetric padding, rows of 12 (an overlapping last block).
+        (2, 2, 11, 13, 3, 3, 4, [1, 1], [0, 2], [1, 0], [1, 1], 1),
     ];
 
     #[test]

@@ -570,6 +570,9 @@ pub fn max_pool2d_f32(
     dilation: [usize; 2],
     ceil_mode: bool,
 ) -> FlexTensor {
+    if let Some(out) = max_pool2d_2x2_values::<f32>(&x, kernel_size, stride, padding, dilation) {
+        return out;
+    }
     max_pool2d_with_indices_f32(x, kernel_size, stride, padding, dilation, ceil_mode).0
 }
 
@@ -582,6 +585,9 @@ pub fn max_pool2d_f64(
     dilation: [usize; 2],
     ceil_mode: bool,
 ) -> FlexTensor {
+    if let Some(out) = max_pool2d_2x2_values::<f64>(&x, kernel_size, stride, padding, dilation) {
+        return out;
+    }
     max_pool2d_with_indices_f64(x, kernel_size, stride, padding, dilation, ceil_mode).0
 }
 
@@ -1322,6 +1328,92 @@ where
     (output, indices)
 }
 
+/// 2x2, stride-2 max pooling without indices (inference), when every window is
+/// whole (no padding, no dilation; `ceil_mode` adds no window then): the values of
+/// [`max_pool_2x2_planes`] without computing or storing an index. `None` for
+/// any other geometry.
+fn max_pool2d_2x2_values<T>(
+    x: &FlexTensor,
+    kernel_size: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+) -> Option<FlexTensor>
+where
+    T: bytemuck::Pod + Copy + PartialOrd + Send + Sync + Element + num_traits::Float,
+{
+    if kernel_size != [2, 2] || stride != [2, 2] || padding != [0, 0] || dilation != [1, 1] {
+        return None;
+    }
+    let shape = x.layout().shape();
+    let (batch, channels, in_h, in_w) = (shape[0], shape[1], shape[2], shape[3]);
+    // Whole windows only: with even sizes ceil mode adds none; odd sizes go the
+    // generic way, where ceil mode decides.
+    if in_h % 2 != 0 || in_w % 2 != 0 {
+        return None;
+    }
+    let (out_h, out_w) = (in_h / 2, in_w / 2);
+    let x = x.clone().to_contiguous();
+    let data: &[T] = x.storage();
+    let plane_out = out_h * out_w;
+    let mut output = vec![T::zero(); batch * channels * plane_out];
+    let run = |p: usize, out: &mut [T]| {
+        let plane = &data[p * in_h * in_w..(p + 1) * in_h * in_w];
+        for oh in 0..out_h {
+            let top = &plane[2 * oh * in_w..(2 * oh + 1) * in_w];
+            let bottom = &plane[(2 * oh + 1) * in_w..(2 * oh + 2) * in_w];
+            let out_row = &mut out[oh * out_w..(oh + 1) * out_w];
+            let mut nan = false;
+            for ((o, t), b) in out_row
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+            {
+                // Row by row, a later entry replaces the maximum only when it is
+                // greater: the first maximum wins, as in the generic kernel.
+                let mut m = t[0];
+                m = if t[1] > m { t[1] } else { m };
+                m = if b[0] > m { b[0] } else { m };
+                m = if b[1] > m { b[1] } else { m };
+                *o = m;
+                nan |= t[0].is_nan() | t[1].is_nan() | b[0].is_nan() | b[1].is_nan();
+            }
+            if nan {
+                // A NaN always wins, and a later NaN replaces an earlier one.
+                for ((o, t), b) in out_row
+                    .iter_mut()
+                    .zip(top.chunks_exact(2))
+                    .zip(bottom.chunks_exact(2))
+                {
+                    let win = [t[0], t[1], b[0], b[1]];
+                    if let Some(v) = win.iter().rev().find(|v| v.is_nan()) {
+                        *o = *v;
+                    }
+                }
+            }
+        }
+    };
+    if plane_out > 0 {
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            output
+                .par_chunks_mut(plane_out)
+                .enumerate()
+                .for_each(|(p, out)| run(p, out));
+        }
+        #[cfg(not(feature = "rayon"))]
+        for (p, out) in output.chunks_mut(plane_out).enumerate() {
+            run(p, out);
+        }
+    }
+    Some(FlexTensor::new(
+        Bytes::from_elems(output),
+        Layout::contiguous(Shape::from(vec![batch, channels, out_h, out_w])),
+        x.dtype(),
+    ))
+}
+
 /// Generic max pool 3D backward implementation.
 fn max_pool3d_backward_impl<T, I>(
     x: FlexTensor,
@@ -1922,6 +2014,52 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The values-only 2x2 path (inference) returns, bit for bit, the values of
+    /// the with-indices kernel, NaNs, ties, signed zeros and infinities included.
+    #[test]
+    fn test_max_pool2d_2x2_values_match_the_with_indices_kernel() {
+        for &(b, c, h, w) in &[
+            (2usize, 3usize, 6usize, 8usize),
+            (1, 2, 4, 10),
+            (3, 1, 2, 2),
+        ] {
+            let n = b * c * h * w;
+            let mut s = 0x9e3779b97f4a7c15u64 ^ n as u64;
+            let data: Vec<f32> = (0..n)
+                .map(|i| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    match (s % 29, i % 5) {
+                        (0, _) => f32::NAN,
+                        (1, _) => -f32::NAN,
+                        (2, _) => f32::NEG_INFINITY,
+                        (3, _) => f32::INFINITY,
+                        (4, _) => -0.0,
+                        (5, _) | (_, 0) => 0.0, // ties, and signed zeros
+                        _ => (s % 1000) as f32 / 100.0 - 5.0,
+                    }
+                })
+                .collect();
+            let x = FlexTensor::new(
+                Bytes::from_elems(data),
+                Layout::contiguous(Shape::from(vec![b, c, h, w])),
+                DType::F32,
+            );
+            let want =
+                max_pool2d_with_indices_f32(x.clone(), [2, 2], [2, 2], [0, 0], [1, 1], false).0;
+            let got = max_pool2d_f32(x, [2, 2], [2, 2], [0, 0], [1, 1], false);
+            assert_eq!(got.layout().shape(), want.layout().shape());
+            let bits = |t: &FlexTensor| {
+                t.storage::<f32>()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&got), bits(&want), "shape {:?}", (b, c, h, w));
         }
     }
 
