@@ -4,8 +4,9 @@
 //! mini-batch gradient sums over the whole set.
 
 use crate::common::{fill_random, per_class, select_with};
-use crate::omp::omp;
+use crate::omp::{OmpResult, omp};
 use crate::settings::{CoresetSettings, GradmatchGradient};
+use rayon::prelude::*;
 use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
 use swast_core::probe::Probe;
 use swast_data::SeededRng;
@@ -131,90 +132,85 @@ impl FeaturesT {
 /// `PerClassPerGradient`: for a sample of class `c`, `g = e_c·[h; 1]` (the bias entry and
 /// the weight row of class `c`), matched against the class's summed row.
 fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
-    let (mut idx, mut w, mut dots) = (Vec::new(), Vec::new(), 0u64);
     let f = p.feature_dim;
-    for (c, (rows, q)) in per_class(p, budget).into_iter().enumerate() {
-        if q == 0 {
-            continue;
-        }
-        let e: Vec<f64> = rows.iter().map(|&r| f64::from(p.error(r)[c])).collect();
-        let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
-        // ⟨g_i, g_j⟩ = e_i·e_j·(⟨h_i, h_j⟩ + 1), a column at a time
-        let ht = FeaturesT::new(&h);
-        let column = |j: usize| -> Vec<f64> {
-            let hh = ht.dots(h[j]);
-            (0..rows.len())
-                .map(|i| e[i] * e[j] * (f64::from(hh[i]) + 1.0))
-                .collect()
-        };
-        // target t = Σ_i e_i·[h_i; 1]
-        let mut t = vec![0f64; f + 1];
-        for (ei, hi) in e.iter().zip(&h) {
-            for (x, hv) in t.iter_mut().zip(hi.iter()) {
-                *x += ei * f64::from(*hv);
+    let pursuits = per_class(p, budget)
+        .into_par_iter()
+        .enumerate()
+        .map(|(c, (rows, q))| {
+            if q == 0 {
+                return None;
             }
-            t[f] += ei;
-        }
-        let c_vec: Vec<f64> = e
-            .iter()
-            .zip(&h)
-            .map(|(ej, hj)| {
-                let s: f64 = t
-                    .iter()
-                    .zip(hj.iter())
-                    .map(|(a, b)| a * f64::from(*b))
-                    .sum::<f64>()
-                    + t[f];
-                ej * s
-            })
-            .collect();
-        let t2: f64 = t.iter().map(|x| x * x).sum();
-        dots += match_class(
-            &rows,
-            q,
-            column,
-            (&c_vec, t2),
-            lambda,
-            (&mut idx, &mut w),
-            rng,
-        );
-    }
+            let e: Vec<f64> = rows.iter().map(|&r| f64::from(p.error(r)[c])).collect();
+            let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
+            // ⟨g_i, g_j⟩ = e_i·e_j·(⟨h_i, h_j⟩ + 1), a column at a time
+            let ht = FeaturesT::new(&h);
+            let column = |j: usize| -> Vec<f64> {
+                let hh = ht.dots(h[j]);
+                (0..rows.len())
+                    .map(|i| e[i] * e[j] * (f64::from(hh[i]) + 1.0))
+                    .collect()
+            };
+            // target t = Σ_i e_i·[h_i; 1]
+            let mut t = vec![0f64; f + 1];
+            for (ei, hi) in e.iter().zip(&h) {
+                for (x, hv) in t.iter_mut().zip(hi.iter()) {
+                    *x += ei * f64::from(*hv);
+                }
+                t[f] += ei;
+            }
+            let c_vec: Vec<f64> = e
+                .iter()
+                .zip(&h)
+                .map(|(ej, hj)| {
+                    let s: f64 = t
+                        .iter()
+                        .zip(hj.iter())
+                        .map(|(a, b)| a * f64::from(*b))
+                        .sum::<f64>()
+                        + t[f];
+                    ej * s
+                })
+                .collect();
+            let t2: f64 = t.iter().map(|x| x * x).sum();
+            let r = omp(rows.len(), q, column, &c_vec, t2, lambda, q.div_ceil(64));
+            Some((rows, q, r))
+        });
+    let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
     Coreset {
-        indices: idx,
-        weights: w,
+        indices,
+        weights,
         flops: 2.0 * dots as f64 * (f + 1) as f64,
     }
     .sorted()
 }
 
-/// OMP over one class's `rows` for `q` picks against the target (each atom's inner product
-/// with it, and its squared norm), filled up at random when OMP stops early, appended to
-/// `(idx, w)` as dataset rows and weights; returns the inner products it took.
-fn match_class(
-    rows: &[usize],
-    q: usize,
-    column: impl Fn(usize) -> Vec<f64> + Sync,
-    (c_vec, t2): (&[f64], f64),
-    lambda: f64,
-    (idx, w): (&mut Vec<usize>, &mut Vec<f32>),
+/// The classes' pursuits (each class's `rows`, its quota `q` and OMP's result over
+/// them; `None` for a class with no quota), run in parallel, taken in class order: each
+/// filled up at random when OMP stopped early, so the random draws come in the same
+/// order on any thread count. Returns the dataset rows, their weights and the inner
+/// products the pursuits took.
+fn take_pursuits(
+    pursuits: Vec<Option<(Vec<usize>, usize, OmpResult)>>,
     rng: &mut SeededRng,
-) -> u64 {
-    let r = omp(rows.len(), q, column, c_vec, t2, lambda, q.div_ceil(64));
-    let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
-    let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
-    fill_random(&mut chosen, &mut weights, rows, q, rng);
-    idx.extend(chosen);
-    w.extend(weights);
-    r.dots
+) -> (Vec<usize>, Vec<f32>, u64) {
+    let (mut idx, mut w, mut dots) = (Vec::new(), Vec::new(), 0u64);
+    for (rows, q, r) in pursuits.into_iter().flatten() {
+        let mut chosen: Vec<usize> = r.selected.iter().map(|&s| rows[s]).collect();
+        let mut weights: Vec<f32> = r.weights.iter().map(|&x| x as f32).collect();
+        fill_random(&mut chosen, &mut weights, &rows, q, rng);
+        idx.extend(chosen);
+        w.extend(weights);
+        dots += r.dots;
+    }
+    (idx, w, dots)
 }
 
 /// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
 fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
-    let (mut idx, mut w, mut dots) = (Vec::new(), Vec::new(), 0u64);
     let d = p.classes + p.feature_dim;
-    for (rows, q) in per_class(p, budget) {
+    let pursuits = per_class(p, budget).into_par_iter().map(|(rows, q)| {
         if q == 0 {
-            continue;
+            return None;
         }
         // ⟨g_i, g_j⟩ = ⟨e_i, e_j⟩·(⟨h_i, h_j⟩ + 1); target = Σ_i g_i of the class
         let e: Vec<Vec<f32>> = rows.iter().map(|&r| p.error(r)).collect();
@@ -261,19 +257,13 @@ fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
             })
             .collect();
         let t2: f64 = t.iter().map(|x| x * x).sum();
-        dots += match_class(
-            &rows,
-            q,
-            column,
-            (&c_vec, t2),
-            lambda,
-            (&mut idx, &mut w),
-            rng,
-        );
-    }
+        let r = omp(rows.len(), q, column, &c_vec, t2, lambda, q.div_ceil(64));
+        Some((rows, q, r))
+    });
+    let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
     Coreset {
-        indices: idx,
-        weights: w,
+        indices,
+        weights,
         flops: 2.0 * dots as f64 * d as f64,
     }
     .sorted()
