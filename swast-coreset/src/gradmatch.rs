@@ -94,45 +94,11 @@ impl Selector for GradMatchPb {
     }
 }
 
-/// Row vectors stored dimension-major, so that the inner products of every row with one
-/// vector run as axpys over the rows (vectorized), each summed over the dimensions in order
-/// — the additions of a plain `Σ_k a_k·b_k`, so the values are those of a row-by-row loop.
-struct FeaturesT {
-    n: usize,
-    dim: usize,
-    t: Vec<f32>,
-}
-
-impl FeaturesT {
-    fn new(rows: &[&[f32]]) -> Self {
-        let (n, dim) = (rows.len(), rows.first().map_or(0, |r| r.len()));
-        let mut t = vec![0f32; n * dim];
-        for (i, r) in rows.iter().enumerate() {
-            for (k, v) in r.iter().enumerate() {
-                t[k * n + i] = *v;
-            }
-        }
-        Self { n, dim, t }
-    }
-
-    /// `⟨row_i, v⟩` for every row `i`.
-    fn dots(&self, v: &[f32]) -> Vec<f32> {
-        let mut out = vec![-0.0f32; self.n];
-        for (k, &vk) in v.iter().enumerate().take(self.dim) {
-            let col = &self.t[k * self.n..(k + 1) * self.n];
-            for (o, x) in out.iter_mut().zip(col) {
-                *o += x * vk;
-            }
-        }
-        out
-    }
-}
-
 /// GradMatch on the class's own row of the last-layer gradient, as CORDS'
 /// `PerClassPerGradient`: for a sample of class `c`, `g = e_c·[h; 1]` (the bias entry and
 /// the weight row of class `c`), matched against the class's summed row.
 fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
-    let f = p.feature_dim;
+    let d = p.feature_dim + 1;
     let pursuits = per_class(p, budget)
         .into_par_iter()
         .enumerate()
@@ -140,48 +106,35 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
             if q == 0 {
                 return None;
             }
-            let e: Vec<f64> = rows.iter().map(|&r| f64::from(p.error(r)[c])).collect();
-            let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
-            // ⟨g_i, g_j⟩ = e_i·e_j·(⟨h_i, h_j⟩ + 1), a column at a time
-            let ht = FeaturesT::new(&h);
-            let column = |j: usize| -> Vec<f64> {
-                let hh = ht.dots(h[j]);
-                (0..rows.len())
-                    .map(|i| e[i] * e[j] * (f64::from(hh[i]) + 1.0))
-                    .collect()
-            };
-            // target t = Σ_i e_i·[h_i; 1]
-            let mut t = vec![0f64; f + 1];
-            for (ei, hi) in e.iter().zip(&h) {
-                for (x, hv) in t.iter_mut().zip(hi.iter()) {
-                    *x += ei * f64::from(*hv);
-                }
-                t[f] += ei;
+            // atom i = e_i·[h_i; 1], target t = Σ_i atom_i
+            let mut atoms = Vec::with_capacity(rows.len() * d);
+            for &r in &rows {
+                let e = f64::from(p.error(r)[c]);
+                atoms.extend(p.feature(r).iter().map(|&h| e * f64::from(h)));
+                atoms.push(e);
             }
-            let c_vec: Vec<f64> = e
-                .iter()
-                .zip(&h)
-                .map(|(ej, hj)| {
-                    let s: f64 = t
-                        .iter()
-                        .zip(hj.iter())
-                        .map(|(a, b)| a * f64::from(*b))
-                        .sum::<f64>()
-                        + t[f];
-                    ej * s
-                })
-                .collect();
-            let t2: f64 = t.iter().map(|x| x * x).sum();
-            let r = omp(rows.len(), q, column, &c_vec, t2, lambda, q.div_ceil(64));
+            let t = column_sums(&atoms, d);
+            let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64));
             Some((rows, q, r))
         });
     let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
     Coreset {
         indices,
         weights,
-        flops: 2.0 * dots as f64 * (f + 1) as f64,
+        flops: 2.0 * dots as f64 * d as f64,
     }
     .sorted()
+}
+
+/// `Σ_i row_i` of the rows of width `d` in `m`, in row order.
+fn column_sums(m: &[f64], d: usize) -> Vec<f64> {
+    let mut t = vec![0f64; d];
+    for row in m.chunks_exact(d) {
+        for (x, v) in t.iter_mut().zip(row) {
+            *x += v;
+        }
+    }
+    t
 }
 
 /// The classes' pursuits (each class's `rows`, its quota `q` and OMP's result over
@@ -207,57 +160,18 @@ fn take_pursuits(
 
 /// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
 fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
-    let d = p.classes + p.feature_dim;
+    let d = p.classes * (p.feature_dim + 1);
     let pursuits = per_class(p, budget).into_par_iter().map(|(rows, q)| {
         if q == 0 {
             return None;
         }
-        // ⟨g_i, g_j⟩ = ⟨e_i, e_j⟩·(⟨h_i, h_j⟩ + 1); target = Σ_i g_i of the class
-        let e: Vec<Vec<f32>> = rows.iter().map(|&r| p.error(r)).collect();
-        let h: Vec<&[f32]> = rows.iter().map(|&r| p.feature(r)).collect();
-        let (et, ht) = (
-            FeaturesT::new(&e.iter().map(Vec::as_slice).collect::<Vec<_>>()),
-            FeaturesT::new(&h),
-        );
-        let column = |j: usize| -> Vec<f64> {
-            let (ee, hh) = (et.dots(&e[j]), ht.dots(h[j]));
-            ee.iter()
-                .zip(&hh)
-                .map(|(ee, hh)| f64::from(ee * (hh + 1.0)))
-                .collect()
-        };
-        // target as a K×(F+1) matrix T = Σ e_i [h_i; 1]ᵀ, so ⟨g_j, t⟩ = e_jᵀ T [h_j; 1]
-        let (k, f) = (p.classes, p.feature_dim);
-        let mut t = vec![0f64; k * (f + 1)];
-        for (ei, hi) in e.iter().zip(&h) {
-            for c in 0..k {
-                let row = &mut t[c * (f + 1)..(c + 1) * (f + 1)];
-                for (x, hv) in row.iter_mut().zip(hi.iter()) {
-                    *x += f64::from(ei[c] * hv);
-                }
-                row[f] += f64::from(ei[c]);
-            }
+        // atom i = the sample's whole last-layer gradient, target t = Σ_i atom_i
+        let mut atoms = Vec::with_capacity(rows.len() * d);
+        for &r in &rows {
+            atoms.extend(p.last_layer_grad(r).into_iter().map(f64::from));
         }
-        let c_vec: Vec<f64> = e
-            .iter()
-            .zip(&h)
-            .map(|(ej, hj)| {
-                (0..k)
-                    .map(|c| {
-                        let row = &t[c * (f + 1)..(c + 1) * (f + 1)];
-                        let s: f64 = row
-                            .iter()
-                            .zip(hj.iter())
-                            .map(|(a, b)| a * f64::from(*b))
-                            .sum::<f64>()
-                            + row[f];
-                        f64::from(ej[c]) * s
-                    })
-                    .sum()
-            })
-            .collect();
-        let t2: f64 = t.iter().map(|x| x * x).sum();
-        let r = omp(rows.len(), q, column, &c_vec, t2, lambda, q.div_ceil(64));
+        let t = column_sums(&atoms, d);
+        let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64));
         Some((rows, q, r))
     });
     let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
@@ -287,24 +201,10 @@ fn per_batch(p: &Probe, budget: usize, lambda: f64, b: usize, rng: &mut SeededRn
             g
         })
         .collect();
-    let mut t = vec![0f64; dim];
-    for a in &atoms {
-        for (x, v) in t.iter_mut().zip(a) {
-            *x += v;
-        }
-    }
-    let d = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    let c: Vec<f64> = atoms.iter().map(|a| d(a, &t)).collect();
+    let atoms: Vec<f64> = atoms.into_iter().flatten().collect();
+    let t = column_sums(&atoms, dim);
     let k = budget.div_ceil(b).min(batches.len());
-    let r = omp(
-        atoms.len(),
-        k,
-        crate::omp::columns_of(atoms.len(), |i, j| d(&atoms[i], &atoms[j])),
-        &c,
-        d(&t, &t),
-        lambda,
-        k.div_ceil(64),
-    );
+    let r = omp(&atoms, dim, &t, k, lambda, k.div_ceil(64));
     let (mut idx, mut w) = (Vec::new(), Vec::new());
     for (&s, &ws) in r.selected.iter().zip(&r.weights) {
         for &row in &batches[s] {
@@ -329,20 +229,74 @@ fn per_batch(p: &Probe, budget: usize, lambda: f64, b: usize, rng: &mut SeededRn
 mod tests {
     use super::*;
 
+    /// Class 0's six samples have the same features and probabilities, so its summed
+    /// gradient row is exactly six times any one of them: the optimum for a one-sample
+    /// quota is one pick of weight `6·‖a‖² / (‖a‖² + λ)` (6 with λ = 0), on either gradient.
     #[test]
-    fn column_products_equal_row_by_row_sums_to_the_bit() {
-        // the dimension-major products add the same terms in the same order as a plain loop
-        let mut r = SeededRng::new(11);
-        let rows: Vec<Vec<f32>> = (0..37)
-            .map(|_| (0..84).map(|_| r.unit_f64() as f32 * 4.0 - 2.0).collect())
-            .collect();
-        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-        let t = FeaturesT::new(&refs);
-        for v in &rows {
-            let got = t.dots(v);
-            for (i, row) in rows.iter().enumerate() {
-                let plain: f32 = row.iter().zip(v).map(|(a, b)| a * b).sum();
-                assert_eq!(got[i].to_bits(), plain.to_bits(), "row {i}");
+    fn identical_samples_are_matched_by_one_weighted_pick() {
+        let (n0, n1) = (6usize, 4usize);
+        let mut p = Probe {
+            indices: (0..n0 + n1).collect(),
+            labels: (0..n0 + n1).map(|i| u16::from(i >= n0)).collect(),
+            classes: 2,
+            feature_dim: 3,
+            probs: Vec::new(),
+            features: Vec::new(),
+            loss: vec![0.0; n0 + n1],
+            correct: vec![true; n0 + n1],
+            flops: 0.0,
+        };
+        for i in 0..n0 + n1 {
+            if i < n0 {
+                p.probs.extend([0.75f32, 0.25]);
+                p.features.extend([1.0f32, 2.0, 0.5]);
+            } else {
+                let x = i as f32;
+                p.probs
+                    .extend([0.5 - 0.1 * (x - 6.0), 0.5 + 0.1 * (x - 6.0)]);
+                p.features.extend([x, 1.0, 3.0 - x * 0.25]);
+            }
+        }
+        for (gradient, norm2) in [
+            // e = p − onehot: class row e_0 = −0.25, atom (−0.25, −0.5, −0.125, −0.25)
+            (
+                GradmatchGradient::ClassRow,
+                0.25f64 * 0.25 * (1.0 + 4.0 + 0.25 + 1.0),
+            ),
+            // full: e = (−0.25, 0.25), both rows
+            (
+                GradmatchGradient::Full,
+                2.0 * 0.25 * 0.25 * (1.0 + 4.0 + 0.25 + 1.0),
+            ),
+        ] {
+            for lambda in [0.0, 0.5] {
+                let mut g = GradMatch(GradMatchSettings { lambda, gradient });
+                let ctx = SelectContext {
+                    probe: &p,
+                    val: None,
+                    budget: 2,
+                    epoch: 1,
+                    total_epochs: 2,
+                };
+                let c = g.select(&ctx, &mut SeededRng::new(3)).unwrap();
+                assert_eq!(c.indices.len(), 2);
+                // the first of the identical atoms wins the tie
+                let at = c
+                    .indices
+                    .iter()
+                    .position(|&i| i == 0)
+                    .expect("sample 0 picked");
+                assert!(
+                    c.indices.iter().all(|&i| i == 0 || i >= n0),
+                    "{:?}",
+                    c.indices
+                );
+                let want = n0 as f64 * norm2 / (norm2 + lambda);
+                assert!(
+                    (f64::from(c.weights[at]) - want).abs() < 1e-5,
+                    "{gradient:?} λ {lambda}: weight {} against {want}",
+                    c.weights[at]
+                );
             }
         }
     }

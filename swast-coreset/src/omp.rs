@@ -3,8 +3,10 @@
 //!
 //! Minimises `‖t − Σ_{s∈S} w_s a_s‖² + λ‖w‖²` over `w ≥ 0`, `|S| ≤ k`, greedily: add the
 //! atoms most aligned with the residual, re-solve the weights on the selected set, repeat.
-//! Atoms are only touched through inner products (a Gram oracle), so gradients never need
-//! to be materialized.
+//! As CORDS' `OrthogonalMP_REG`, the atoms are the rows of a dense `n × d` matrix (`d`, a
+//! gradient's width, small beside `n`) and the residual `r = t − Σ w_s a_s` is formed
+//! explicitly each round, so a round costs `n·d` for the correlations `A r`, plus `|S|·d` per
+//! new atom for its row of the selected set's Gram matrix.
 
 use rayon::prelude::*;
 
@@ -17,76 +19,94 @@ pub struct OmpResult {
     pub weights: Vec<f64>,
     /// The objective `‖t − Aw‖² + λ‖w‖²` after each round (non-increasing).
     pub objective: Vec<f64>,
-    /// Inner products evaluated (for the FLOPs report).
+    /// `d`-long inner products (and axpys) evaluated, for the FLOPs report.
     pub dots: u64,
 }
 
-/// Runs OMP over `n` atoms.
+/// `Σ_i a_i·b_i`, in the order of `i`.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Runs OMP over the `n = atoms.len() / d` atoms stored row by row in `atoms`, against the
+/// target `t` (`d` long).
 ///
-/// - `column(j)`: `⟨a_i, a_j⟩` for every atom `i` (called from several threads, one new atom
-///   each; [`columns_of`] makes one from a pairwise inner product);
-/// - `c[i]`: `⟨a_i, t⟩`; `t2`: `‖t‖²`;
+/// - `k`: atoms to select at most;
 /// - `block`: atoms added per round (1 = classic OMP; larger blocks trade fidelity for speed
 ///   on big sets; the objective is still non-increasing);
 /// - stops early when no unselected atom has a positive correlation with the residual.
 ///
-/// Cost per round: the new columns (`n` inner products per added atom), the residual
-/// correlations (`n·|S|`) and the weights (coordinate descent on the dense `|S|×|S|` Gram
-/// matrix of the selected atoms, kept contiguous).
-pub fn omp(
-    n: usize,
-    k: usize,
-    column: impl Fn(usize) -> Vec<f64> + Sync,
-    c: &[f64],
-    t2: f64,
-    lambda: f64,
-    block: usize,
-) -> OmpResult {
+/// The weights are re-solved each round by coordinate descent on the dense `|S|×|S|` Gram
+/// matrix of the selected atoms, warm-started from the last round's.
+///
+/// # Panics
+///
+/// If `d == 0`, or `atoms.len()` is not a multiple of `d`, or `t.len() != d`.
+pub fn omp(atoms: &[f64], d: usize, t: &[f64], k: usize, lambda: f64, block: usize) -> OmpResult {
+    assert!(
+        d > 0 && atoms.len() % d == 0 && t.len() == d,
+        "omp: {} atom entries, width {d}, target of {}",
+        atoms.len(),
+        t.len()
+    );
+    let n = atoms.len() / d;
+    let row = |j: usize| &atoms[j * d..(j + 1) * d];
     let k = k.min(n);
+    // c_j = ⟨a_j, t⟩, which the weights' updates need for the selected atoms
+    let c: Vec<f64> = (0..n)
+        .into_par_iter()
+        .with_min_len(512)
+        .map(|j| dot(row(j), t))
+        .collect();
+    let t2 = dot(t, t);
     let mut selected: Vec<usize> = Vec::with_capacity(k);
     let mut in_set = vec![false; n];
     let mut w: Vec<f64> = Vec::with_capacity(k);
-    // cols[s][j] = ⟨a_j, a_{selected[s]}⟩ for every atom j
-    let mut cols: Vec<Vec<f64>> = Vec::with_capacity(k);
     let mut gram: Vec<Vec<f64>> = Vec::with_capacity(k);
     let mut objective = Vec::new();
-    let mut dots = 0u64;
+    let mut dots = n as u64;
     while selected.len() < k {
-        // correlation of every atom with the residual: c_j − Σ_s w_s G_{j s}
-        let fit = residual_fit(n, &w, &cols);
-        let mut corr: Vec<(usize, f64)> = (0..n)
-            .filter(|&j| !in_set[j])
-            .map(|j| (j, c[j] - fit[j]))
-            .filter(|(_, r)| *r > 0.0)
+        // the residual r = t − Σ_s w_s a_s, then every unselected atom's ⟨a_j, r⟩
+        let mut r = t.to_vec();
+        for (&s, &ws) in selected.iter().zip(&w) {
+            for (x, a) in r.iter_mut().zip(row(s)) {
+                *x -= ws * a;
+            }
+        }
+        let corr: Vec<f64> = (0..n)
+            .into_par_iter()
+            .with_min_len(512)
+            .map(|j| if in_set[j] { 0.0 } else { dot(row(j), &r) })
+            .collect();
+        dots += (selected.len() + n) as u64;
+        let mut corr: Vec<(usize, f64)> = corr
+            .into_iter()
+            .enumerate()
+            .filter(|&(j, r)| !in_set[j] && r > 0.0)
             .collect();
         if corr.is_empty() {
             break;
         }
         corr.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let add: Vec<usize> = corr
-            .iter()
-            .take(block.max(1).min(k - selected.len()))
-            .map(|&(j, _)| j)
-            .collect();
-        let new_cols: Vec<Vec<f64>> = add.par_iter().map(|&j| column(j)).collect();
         let old = selected.len();
-        for (j, col) in add.into_iter().zip(new_cols) {
+        for &(j, _) in corr.iter().take(block.max(1).min(k - old)) {
             in_set[j] = true;
             selected.push(j);
             w.push(0.0);
-            cols.push(col);
-            dots += n as u64;
         }
-        // gram[s][u] = ⟨a_{selected[s]}, a_{selected[u]}⟩ = cols[u][selected[s]], dense and
-        // grown by the new atoms' columns and rows only (the same values a rebuild copies)
-        for (s, row) in gram.iter_mut().enumerate() {
-            row.extend(cols[old..].iter().map(|col| col[selected[s]]));
+        // grow the Gram matrix by the new atoms' columns and rows (symmetric: the row entry
+        // is the column entry, the same products summed in the same order)
+        let new_cols: Vec<Vec<f64>> = selected[old..]
+            .par_iter()
+            .map(|&j| selected.iter().map(|&s| dot(row(s), row(j))).collect())
+            .collect();
+        dots += new_cols.iter().map(|c| c.len() as u64).sum::<u64>();
+        for (s, g) in gram.iter_mut().enumerate() {
+            g.extend(new_cols.iter().map(|col| col[s]));
         }
-        for &s in &selected[old..] {
-            gram.push(cols.iter().map(|col| col[s]).collect());
-        }
-        ridge_nonneg(&mut w, &gram, &selected, c, lambda);
-        objective.push(objective_of(&w, &gram, &selected, (c, t2, lambda)));
+        gram.extend(new_cols);
+        ridge_nonneg(&mut w, &gram, &selected, &c, lambda);
+        objective.push(objective_of(&w, &gram, &selected, (&c, t2, lambda)));
     }
     OmpResult {
         selected,
@@ -94,29 +114,6 @@ pub fn omp(
         objective,
         dots,
     }
-}
-
-/// The column oracle of a pairwise inner product over `n` atoms.
-pub fn columns_of(
-    n: usize,
-    dot: impl Fn(usize, usize) -> f64 + Sync,
-) -> impl Fn(usize) -> Vec<f64> + Sync {
-    move |j| (0..n).map(|i| dot(i, j)).collect()
-}
-
-/// `Σ_s w_s cols[s][j]` for every atom `j`, summed in the order of `s` (as axpys over `j`,
-/// which vectorize; each entry gets the additions of a plain sum, in the same order).
-fn residual_fit(n: usize, w: &[f64], cols: &[Vec<f64>]) -> Vec<f64> {
-    let mut fit = vec![-0.0f64; n];
-    fit.par_chunks_mut(4096).enumerate().for_each(|(b, out)| {
-        let (at, len) = (b * 4096, out.len());
-        for (ws, col) in w.iter().zip(cols) {
-            for (f, x) in out.iter_mut().zip(&col[at..at + len]) {
-                *f += ws * x;
-            }
-        }
-    });
-    fit
 }
 
 /// Non-negative ridge least squares on the selected set by cyclic coordinate descent,
@@ -171,17 +168,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn dense_omp(atoms: &[Vec<f64>], t: &[f64], k: usize, lambda: f64, block: usize) -> OmpResult {
-        let d = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-        let c: Vec<f64> = atoms.iter().map(|a| d(a, t)).collect();
-        omp(
-            atoms.len(),
-            k,
-            columns_of(atoms.len(), |i, j| d(&atoms[i], &atoms[j])),
-            &c,
-            d(t, t),
-            lambda,
-            block,
-        )
+        let flat: Vec<f64> = atoms.iter().flatten().copied().collect();
+        omp(&flat, t.len(), t, k, lambda, block)
     }
 
     #[test]
