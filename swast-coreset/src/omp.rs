@@ -44,7 +44,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// If `d == 0`, or `atoms.len()` is not a multiple of `d`, or `t.len() != d`.
 pub fn omp(atoms: &[f64], d: usize, t: &[f64], k: usize, lambda: f64, block: usize) -> OmpResult {
     assert!(
-        d > 0 && atoms.len() % d == 0 && t.len() == d,
+        d > 0 && atoms.len().is_multiple_of(d) && t.len() == d,
         "omp: {} atom entries, width {d}, target of {}",
         atoms.len(),
         t.len()
