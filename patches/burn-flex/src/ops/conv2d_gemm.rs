@@ -430,6 +430,16 @@ fn for_each_sample<T: GemmElement>(
     scratch: usize,
     f: impl Fn(usize, &mut [T], &mut Vec<T>) + Send + Sync,
 ) {
+    for_each_chunk(data, len, scratch, f);
+}
+
+/// [`for_each_sample`] over chunks of any element type `E`.
+fn for_each_chunk<E: Send, T: GemmElement>(
+    data: &mut [E],
+    len: usize,
+    scratch: usize,
+    f: impl Fn(usize, &mut [E], &mut Vec<T>) + Send + Sync,
+) {
     if len == 0 {
         return;
     }
@@ -461,8 +471,12 @@ fn for_each_new_sample<T: GemmElement>(
 ) -> Vec<T> {
     let total = count * len;
     let mut out: Vec<T> = Vec::with_capacity(total);
-    if len > 0 {
-        let run = |b: usize, chunk: &mut [MaybeUninit<T>], buf: &mut Vec<T>| {
+    let spare = &mut out.spare_capacity_mut()[..total];
+    for_each_chunk(
+        spare,
+        len,
+        scratch,
+        |b, chunk: &mut [MaybeUninit<T>], buf| {
             for v in chunk.iter_mut() {
                 v.write(T::zero());
             }
@@ -470,24 +484,8 @@ fn for_each_new_sample<T: GemmElement>(
             // `MaybeUninit<T>` has the layout of `T`.
             let chunk = unsafe { &mut *(chunk as *mut [MaybeUninit<T>] as *mut [T]) };
             f(b, chunk, buf);
-        };
-        let spare = &mut out.spare_capacity_mut()[..total];
-        #[cfg(feature = "rayon")]
-        {
-            use rayon::prelude::*;
-            spare.par_chunks_mut(len).enumerate().for_each_init(
-                || vec![T::zero(); scratch],
-                |buf, (b, chunk)| run(b, chunk, buf),
-            );
-        }
-        #[cfg(not(feature = "rayon"))]
-        {
-            let mut buf = vec![T::zero(); scratch];
-            for (b, chunk) in spare.chunks_mut(len).enumerate() {
-                run(b, chunk, &mut buf);
-            }
-        }
-    }
+        },
+    );
     // SAFETY: the loop above initialized all `total` elements (with `len == 0`,
     // `total` is 0).
     unsafe { out.set_len(total) };

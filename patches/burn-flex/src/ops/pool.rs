@@ -1959,6 +1959,16 @@ mod tests {
     use super::*;
     use burn_backend::TensorData;
 
+    /// A xorshift64 stream: awkward test inputs without a dependency.
+    fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        }
+    }
+
     /// The 2x2 stride-2 fast path against a direct reading of the generic
     /// kernel's rule (row by row, first maximum wins, NaN always wins), on
     /// planes with ties, NaNs, infinities and odd sizes.
@@ -1966,12 +1976,10 @@ mod tests {
     fn test_max_pool2d_2x2_fast_path_matches_the_generic_rule() {
         for &(b, c, h, w) in &[(2usize, 3usize, 6usize, 8usize), (1, 2, 5, 7), (3, 1, 2, 2)] {
             let n = b * c * h * w;
-            let mut s = 0x2545f4914f6cdd1du64 ^ n as u64;
+            let mut next = xorshift(0x2545f4914f6cdd1du64 ^ n as u64);
             let data: Vec<f32> = (0..n)
                 .map(|i| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
+                    let s = next();
                     match (s % 23, i % 5) {
                         (0, _) => f32::NAN,
                         (1, _) => f32::NEG_INFINITY,
@@ -2027,12 +2035,10 @@ mod tests {
             (3, 1, 2, 2),
         ] {
             let n = b * c * h * w;
-            let mut s = 0x9e3779b97f4a7c15u64 ^ n as u64;
+            let mut next = xorshift(0x9e3779b97f4a7c15u64 ^ n as u64);
             let data: Vec<f32> = (0..n)
                 .map(|i| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
+                    let s = next();
                     match (s % 29, i % 5) {
                         (0, _) => f32::NAN,
                         (1, _) => -f32::NAN,
