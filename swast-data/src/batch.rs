@@ -4,7 +4,7 @@
 //! each coreset selection costs nothing, and batches are gathered straight from the
 //! in-memory dataset.
 
-use crate::dataset::{Dataset, Normalization};
+use crate::dataset::{Dataset, Normalization, Pixels};
 use crate::rng::SeededRng;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
@@ -47,6 +47,35 @@ impl Batcher {
         rng: Option<&mut SeededRng>,
         out: &mut [f32],
     ) {
+        self.fill_sample_with(ds, i, rng, out, None);
+    }
+
+    /// For byte pixels, per channel the normalized value of every byte `0..=255`, computed
+    /// as [`Batcher::fill_sample`] computes it, so that a batch looks its pixels up.
+    fn byte_tables(&self, ds: &Dataset) -> Option<Vec<[f32; 256]>> {
+        let Pixels::U8 { max, .. } = ds.pixels() else {
+            return None;
+        };
+        Some(
+            (0..ds.shape()[0])
+                .map(|ch| {
+                    let (m, s) = (self.norm.mean[ch], self.norm.std[ch]);
+                    std::array::from_fn(|b| (f32::from(b as u8) / f32::from(*max) - m) / s)
+                })
+                .collect(),
+        )
+    }
+
+    /// [`Batcher::fill_sample`], looking byte pixels up in `tables` (from
+    /// [`Batcher::byte_tables`]) when given.
+    fn fill_sample_with(
+        &self,
+        ds: &Dataset,
+        i: usize,
+        rng: Option<&mut SeededRng>,
+        out: &mut [f32],
+        tables: Option<&[[f32; 256]]>,
+    ) {
         let [c, h, w] = ds.shape();
         let px = ds.pixels();
         let base = i * c * h * w;
@@ -54,6 +83,19 @@ impl Batcher {
             (true, Some(r)) => (r.below(9) as isize - 4, r.below(9) as isize - 4, r.coin()),
             _ => (0, 0, false),
         };
+        if let (Pixels::U8 { values, .. }, Some(tables), (0, 0, false)) =
+            (px, tables, (dy, dx, flip))
+        {
+            // unshifted: one table look-up a pixel
+            let plane = h * w;
+            for (ch, table) in tables.iter().enumerate().take(c) {
+                let src = &values[base + ch * plane..base + (ch + 1) * plane];
+                for (o, &b) in out[ch * plane..(ch + 1) * plane].iter_mut().zip(src) {
+                    *o = table[usize::from(b)];
+                }
+            }
+            return;
+        }
         for ch in 0..c {
             let (m, s) = (self.norm.mean[ch], self.norm.std[ch]);
             for y in 0..h {
@@ -82,8 +124,10 @@ impl Batcher {
         let [c, h, w] = ds.shape();
         let len = c * h * w;
         let mut buf = vec![0f32; indices.len() * len];
+        let tables = self.byte_tables(ds);
         for (r, &i) in indices.iter().enumerate() {
-            self.fill_sample(ds, i, rng.as_deref_mut(), &mut buf[r * len..(r + 1) * len]);
+            let out = &mut buf[r * len..(r + 1) * len];
+            self.fill_sample_with(ds, i, rng.as_deref_mut(), out, tables.as_deref());
         }
         let labels: Vec<i64> = indices.iter().map(|&i| i64::from(ds.labels()[i])).collect();
         Batch {
@@ -114,7 +158,6 @@ pub fn epoch_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::Pixels;
 
     fn img() -> Dataset {
         // 1 sample, 1 channel, 2x3: values 0..6 (max 6 so unit = v/6)
@@ -145,6 +188,37 @@ mod tests {
         b.fill_sample(&img(), 0, None, &mut out);
         let want: Vec<f32> = (0..6).map(|v| (v as f32 / 6.0 - 0.5) / 0.25).collect();
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn a_batch_looks_bytes_up_with_the_values_of_the_per_pixel_path() {
+        // three channels of every byte value, max 200 (bytes above it are out of range but
+        // still mapped the same way), uneven normalization
+        let values: Vec<u8> = (0..3 * 256).map(|k| (k % 256) as u8).rev().collect();
+        let ds = Dataset::new(
+            "t",
+            [3, 16, 16],
+            Pixels::U8 { values, max: 200 },
+            vec![0],
+            None,
+            vec!["a".into()],
+        )
+        .unwrap();
+        let b = Batcher::new(
+            Normalization {
+                mean: vec![0.1307, 0.5, -0.3],
+                std: vec![0.3081, 0.27, 1.7],
+            },
+            false,
+        );
+        let mut per_pixel = vec![0.0f32; 3 * 256];
+        b.fill_sample(&ds, 0, None, &mut per_pixel);
+        // what `batch` does for each sample
+        let tables = b.byte_tables(&ds);
+        let mut looked_up = vec![0.0f32; 3 * 256];
+        b.fill_sample_with(&ds, 0, None, &mut looked_up, tables.as_deref());
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&looked_up), bits(&per_pixel));
     }
 
     #[test]
