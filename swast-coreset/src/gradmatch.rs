@@ -109,7 +109,8 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
             // atom i = e_i·[h_i; 1], target t = Σ_i atom_i
             let mut atoms = Vec::with_capacity(rows.len() * d);
             for &r in &rows {
-                let e = f64::from(p.error(r)[c]);
+                // the row's label is `c`: its error entry is `p_c − 1`, as `Probe::error`
+                let e = f64::from(p.prob(r)[c] - 1.0);
                 atoms.extend(p.feature(r).iter().map(|&h| e * f64::from(h)));
                 atoms.push(e);
             }

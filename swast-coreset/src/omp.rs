@@ -58,27 +58,31 @@ pub fn omp(atoms: &[f64], d: usize, t: &[f64], k: usize, lambda: f64, block: usi
         .with_min_len(512)
         .map(|j| dot(row(j), t))
         .collect();
-    let t2 = dot(t, t);
     let mut selected: Vec<usize> = Vec::with_capacity(k);
     let mut in_set = vec![false; n];
     let mut w: Vec<f64> = Vec::with_capacity(k);
     let mut gram: Vec<Vec<f64>> = Vec::with_capacity(k);
     let mut objective = Vec::new();
     let mut dots = n as u64;
-    while selected.len() < k {
-        // the residual r = t − Σ_s w_s a_s, then every unselected atom's ⟨a_j, r⟩
+    // the residual r = t − Σ_s w_s a_s of the current weights
+    let residual = |selected: &[usize], w: &[f64]| {
         let mut r = t.to_vec();
-        for (&s, &ws) in selected.iter().zip(&w) {
+        for (&s, &ws) in selected.iter().zip(w) {
             for (x, a) in r.iter_mut().zip(row(s)) {
                 *x -= ws * a;
             }
         }
+        r
+    };
+    let mut r = t.to_vec();
+    while selected.len() < k {
+        // every unselected atom's ⟨a_j, r⟩
         let corr: Vec<f64> = (0..n)
             .into_par_iter()
             .with_min_len(512)
             .map(|j| if in_set[j] { 0.0 } else { dot(row(j), &r) })
             .collect();
-        dots += (selected.len() + n) as u64;
+        dots += n as u64;
         let mut corr: Vec<(usize, f64)> = corr
             .into_iter()
             .enumerate()
@@ -106,7 +110,9 @@ pub fn omp(atoms: &[f64], d: usize, t: &[f64], k: usize, lambda: f64, block: usi
         }
         gram.extend(new_cols);
         ridge_nonneg(&mut w, &gram, &selected, &c, lambda);
-        objective.push(objective_of(&w, &gram, &selected, (&c, t2, lambda)));
+        r = residual(&selected, &w);
+        dots += selected.len() as u64;
+        objective.push(dot(&r, &r) + lambda * dot(&w, &w));
     }
     OmpResult {
         selected,
@@ -142,24 +148,6 @@ fn ridge_nonneg(w: &mut [f64], gram: &[Vec<f64>], selected: &[usize], c: &[f64],
             break;
         }
     }
-}
-
-/// `‖t − Aw‖² + λ‖w‖² = ‖t‖² − 2Σ w_s c_s + Σ_s Σ_u w_s w_u G_su + λ‖w‖²`.
-fn objective_of(
-    w: &[f64],
-    gram: &[Vec<f64>],
-    sel: &[usize],
-    (c, t2, lambda): (&[f64], f64, f64),
-) -> f64 {
-    let mut v = t2;
-    for (s, &ws) in w.iter().enumerate() {
-        v -= 2.0 * ws * c[sel[s]];
-        for (u, &wu) in w.iter().enumerate() {
-            v += ws * wu * gram[s][u];
-        }
-        v += lambda * ws * ws;
-    }
-    v
 }
 
 #[cfg(test)]
