@@ -121,26 +121,22 @@ impl Geometry {
     fn is_unit(&self) -> bool {
         self.sh == 1 && self.sw == 1 && self.dh == 1 && self.dw == 1
     }
-    /// Height and width of the zero-padded input plane of a unit convolution.
+    /// Height and width of the zero-padded input plane of a unit convolution:
+    /// `h + pad_top + pad_bottom` by `w + pad_left + pad_right`, so the input
+    /// lies whole inside it at `(ph, pw)`.
     fn padded(&self) -> (usize, usize) {
         (self.oh + self.kh - 1, self.ow + self.kw - 1)
     }
-    /// Scratch elements [`im2col`] needs: the `[K, N]` matrix, and for a padded
-    /// unit convolution one zero-padded input plane.
-    fn im2col_scratch(&self) -> usize {
-        let (hp, wp) = self.padded();
-        self.k() * self.n()
-            + if self.is_unit() && (hp, wp) != (self.h, self.w) {
-                hp * wp
-            } else {
-                0
-            }
+    /// A unit convolution with some padding: im2col and col2im go through a
+    /// zero-padded plane rather than the input plane itself.
+    fn pads(&self) -> bool {
+        self.is_unit() && self.padded() != (self.h, self.w)
     }
-
-    /// Scratch elements the input gradient needs: the `[K, N]` matrix, and for
-    /// a padded unit convolution one zero-padded plane to add it into.
-    fn col2im_scratch(&self) -> usize {
-        self.im2col_scratch()
+    /// Scratch elements [`im2col`] and [`col2im`] need: the `[K, N]` matrix,
+    /// and for a padded unit convolution one zero-padded plane.
+    fn col_scratch(&self) -> usize {
+        let (hp, wp) = self.padded();
+        self.k() * self.n() + if self.pads() { hp * wp } else { 0 }
     }
 
     /// The output columns `ox` whose input column `ox * sw + off` lies in `[0, w)`.
@@ -251,7 +247,7 @@ fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
 
 /// Fills `scratch[..K * N]` (the `[K, N]` matrix `col`) with group `group` of
 /// one sample `x` (`[c_in, h, w]`); the rest of `scratch` (see
-/// [`Geometry::im2col_scratch`]) is working space.
+/// [`Geometry::col_scratch`]) is working space.
 fn im2col<T: GemmElement>(g: &Geometry, x: &[T], group: usize, scratch: &mut [T]) {
     if g.is_unit() {
         im2col_unit(g, x, group, scratch);
@@ -302,20 +298,16 @@ fn im2col_unit<T: GemmElement>(g: &Geometry, x: &[T], group: usize, scratch: &mu
     let (k, n) = (g.k(), g.n());
     let (hp, wp) = g.padded();
     let (col, pad) = scratch.split_at_mut(k * n);
-    let padded = (hp, wp) != (g.h, g.w);
+    let padded = g.pads();
     let mut row = 0;
     for ci in group * g.cpg()..(group + 1) * g.cpg() {
         let input = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
         let plane: &[T] = if padded {
             let pad = &mut pad[..hp * wp];
             pad.fill(T::zero());
-            // Input rows and columns past the padded plane (an end padding
-            // below zero's worth of output) are never read by any window.
-            let rows = g.h.min(hp.saturating_sub(g.ph));
-            let cols = g.w.min(wp.saturating_sub(g.pw));
-            for (y, src) in input.chunks_exact(g.w).take(rows).enumerate() {
+            for (y, src) in input.chunks_exact(g.w).enumerate() {
                 let at = (y + g.ph) * wp + g.pw;
-                pad[at..at + cols].copy_from_slice(&src[..cols]);
+                pad[at..at + g.w].copy_from_slice(src);
             }
             pad
         } else {
@@ -335,7 +327,7 @@ fn im2col_unit<T: GemmElement>(g: &Geometry, x: &[T], group: usize, scratch: &mu
 }
 
 /// Adds `col` (`[K, N]`, group `group`) into one sample's input gradient `dx`;
-/// `pad` is working space of [`Geometry::col2im_scratch`] elements.
+/// `pad` is working space of [`Geometry::col_scratch`] elements.
 fn col2im<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [T], pad: &mut [T]) {
     if g.is_unit() {
         col2im_unit(g, col, group, dx, pad);
@@ -385,7 +377,7 @@ fn col2im<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [T], p
 fn col2im_unit<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [T], pad: &mut [T]) {
     let n = g.n();
     let (hp, wp) = g.padded();
-    let padded = (hp, wp) != (g.h, g.w);
+    let padded = g.pads();
     let mut row = 0;
     for ci in group * g.cpg()..(group + 1) * g.cpg() {
         let out = &mut dx[ci * g.h * g.w..(ci + 1) * g.h * g.w];
@@ -410,11 +402,9 @@ fn col2im_unit<T: GemmElement>(g: &Geometry, col: &[T], group: usize, dx: &mut [
         }
         if padded {
             let out = &mut dx[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-            let rows = g.h.min(hp.saturating_sub(g.ph));
-            let cols = g.w.min(wp.saturating_sub(g.pw));
-            for (y, dst) in out.chunks_exact_mut(g.w).take(rows).enumerate() {
+            for (y, dst) in out.chunks_exact_mut(g.w).enumerate() {
                 let at = (y + g.ph) * wp + g.pw;
-                for (d, s) in dst[..cols].iter_mut().zip(&pad[at..at + cols]) {
+                for (d, s) in dst.iter_mut().zip(&pad[at..at + g.w]) {
                     *d += *s;
                 }
             }
@@ -509,7 +499,7 @@ fn conv2d_typed<T: GemmElement>(
     let out = for_each_new_sample(
         g.batch,
         g.out_len(),
-        if pointwise { 0 } else { g.im2col_scratch() },
+        if pointwise { 0 } else { g.col_scratch() },
         |b, dst, col| {
             let sample = &xs[b * g.in_len()..(b + 1) * g.in_len()];
             for group in 0..g.groups {
@@ -564,7 +554,7 @@ fn conv2d_x_backward_typed<T: GemmElement>(
     for_each_sample(
         &mut dx,
         g.in_len(),
-        if pointwise { 0 } else { g.col2im_scratch() },
+        if pointwise { 0 } else { g.col_scratch() },
         |b, dst, scratch| {
             let dy = &gs[b * g.out_len()..(b + 1) * g.out_len()];
             for group in 0..g.groups {
@@ -609,7 +599,7 @@ fn conv2d_weight_backward_typed<T: GemmElement>(
     for_each_sample(
         &mut partials,
         w_len,
-        if pointwise { 0 } else { g.im2col_scratch() },
+        if pointwise { 0 } else { g.col_scratch() },
         |c, dw, col| {
             let end = ((c + 1) * WEIGHT_GRAD_CHUNK).min(g.batch);
             for (i, b) in (c * WEIGHT_GRAD_CHUNK..end).enumerate() {
