@@ -76,7 +76,7 @@ pub fn omp(atoms: &[f64], d: usize, t: &[f64], k: usize, lambda: f64, block: usi
     };
     let mut r = t.to_vec();
     while selected.len() < k {
-        // every unselected atom's ⟨a_j, r⟩
+        // every unselected atom's ⟨a_j, r⟩ (selected ones count as 0: never picked again)
         let corr: Vec<f64> = (0..n)
             .into_par_iter()
             .with_min_len(512)
@@ -86,7 +86,7 @@ pub fn omp(atoms: &[f64], d: usize, t: &[f64], k: usize, lambda: f64, block: usi
         let mut corr: Vec<(usize, f64)> = corr
             .into_iter()
             .enumerate()
-            .filter(|&(j, r)| !in_set[j] && r > 0.0)
+            .filter(|&(_, r)| r > 0.0)
             .collect();
         if corr.is_empty() {
             break;
