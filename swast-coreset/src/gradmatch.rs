@@ -18,6 +18,8 @@ pub struct GradMatchSettings {
     pub lambda: f64,
     /// Which gradient is matched per class (`coreset.gradmatch_gradient`).
     pub gradient: GradmatchGradient,
+    /// OMP's early stop (`coreset.omp_tol`; 0: fill the budget by OMP).
+    pub tol: f64,
 }
 
 /// Per-class GradMatch.
@@ -30,6 +32,7 @@ impl GradMatch {
         Self(GradMatchSettings {
             lambda: c.lambda,
             gradient: c.gradmatch_gradient,
+            tol: c.omp_tol,
         })
     }
 }
@@ -47,8 +50,8 @@ impl Selector for GradMatch {
         let s = self.0;
         select_with(self.name(), ctx, rng, |p, budget, rng| {
             Ok(match s.gradient {
-                GradmatchGradient::ClassRow => class_row(p, budget, s.lambda, rng),
-                GradmatchGradient::Full => full(p, budget, s.lambda, rng),
+                GradmatchGradient::ClassRow => class_row(p, budget, s.lambda, s.tol, rng),
+                GradmatchGradient::Full => full(p, budget, s.lambda, s.tol, rng),
             })
         })
     }
@@ -61,6 +64,8 @@ pub struct GradMatchPbSettings {
     pub lambda: f64,
     /// Mini-batch size (`coreset.pb_batch`).
     pub batch: usize,
+    /// OMP's early stop (`coreset.omp_tol`; 0: fill the budget by OMP).
+    pub tol: f64,
 }
 
 /// GradMatch over mini-batch gradients.
@@ -73,6 +78,7 @@ impl GradMatchPb {
         Self(GradMatchPbSettings {
             lambda: c.lambda,
             batch: c.pb_batch.max(1),
+            tol: c.omp_tol,
         })
     }
 }
@@ -89,7 +95,7 @@ impl Selector for GradMatchPb {
     ) -> Result<Coreset, SelectError> {
         let s = self.0;
         select_with(self.name(), ctx, rng, |p, budget, rng| {
-            Ok(per_batch(p, budget, s.lambda, s.batch, rng))
+            Ok(per_batch(p, budget, s, rng))
         })
     }
 }
@@ -97,7 +103,7 @@ impl Selector for GradMatchPb {
 /// GradMatch on the class's own row of the last-layer gradient, as CORDS'
 /// `PerClassPerGradient`: for a sample of class `c`, `g = e_c·[h; 1]` (the bias entry and
 /// the weight row of class `c`), matched against the class's summed row.
-fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
+fn class_row(p: &Probe, budget: usize, lambda: f64, tol: f64, rng: &mut SeededRng) -> Coreset {
     let d = p.feature_dim + 1;
     let pursuits = per_class(p, budget)
         .into_par_iter()
@@ -115,7 +121,7 @@ fn class_row(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Core
                 atoms.push(e);
             }
             let t = column_sums(&atoms, d);
-            let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64));
+            let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64), tol);
             Some((rows, q, r))
         });
     let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
@@ -160,7 +166,7 @@ fn take_pursuits(
 }
 
 /// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
-fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
+fn full(p: &Probe, budget: usize, lambda: f64, tol: f64, rng: &mut SeededRng) -> Coreset {
     let d = p.classes * (p.feature_dim + 1);
     let pursuits = per_class(p, budget).into_par_iter().map(|(rows, q)| {
         if q == 0 {
@@ -172,7 +178,7 @@ fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
             atoms.extend(p.last_layer_grad(r).into_iter().map(f64::from));
         }
         let t = column_sums(&atoms, d);
-        let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64));
+        let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64), tol);
         Some((rows, q, r))
     });
     let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
@@ -184,7 +190,8 @@ fn full(p: &Probe, budget: usize, lambda: f64, rng: &mut SeededRng) -> Coreset {
     .sorted()
 }
 
-fn per_batch(p: &Probe, budget: usize, lambda: f64, b: usize, rng: &mut SeededRng) -> Coreset {
+fn per_batch(p: &Probe, budget: usize, s: GradMatchPbSettings, rng: &mut SeededRng) -> Coreset {
+    let b = s.batch;
     // random mini-batches over the whole set; atoms are batch gradient sums
     let mut order: Vec<usize> = (0..p.len()).collect();
     rng.shuffle(&mut order);
@@ -205,7 +212,7 @@ fn per_batch(p: &Probe, budget: usize, lambda: f64, b: usize, rng: &mut SeededRn
     let atoms: Vec<f64> = atoms.into_iter().flatten().collect();
     let t = column_sums(&atoms, dim);
     let k = budget.div_ceil(b).min(batches.len());
-    let r = omp(&atoms, dim, &t, k, lambda, k.div_ceil(64));
+    let r = omp(&atoms, dim, &t, k, s.lambda, k.div_ceil(64), s.tol);
     let (mut idx, mut w) = (Vec::new(), Vec::new());
     for (&s, &ws) in r.selected.iter().zip(&r.weights) {
         for &row in &batches[s] {
@@ -271,7 +278,11 @@ mod tests {
             ),
         ] {
             for lambda in [0.0, 0.5] {
-                let mut g = GradMatch(GradMatchSettings { lambda, gradient });
+                let mut g = GradMatch(GradMatchSettings {
+                    lambda,
+                    gradient,
+                    tol: 0.0,
+                });
                 let ctx = SelectContext {
                     probe: &p,
                     val: None,
@@ -300,5 +311,55 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// With `coreset.omp_tol`, OMP stops once the residual is small enough and the rest of
+    /// each class's quota is drawn at random with weight 1 (CORDS' fill-up); without it,
+    /// OMP picks (and weighs) more of the quota itself.
+    #[test]
+    fn omp_tol_stops_the_pursuit_and_fills_the_quota_at_random() {
+        let n = 200usize;
+        let mut r = SeededRng::new(5);
+        let mut p = Probe {
+            indices: (0..n).collect(),
+            labels: (0..n).map(|i| (i % 2) as u16).collect(),
+            classes: 2,
+            feature_dim: 4,
+            probs: Vec::new(),
+            features: Vec::new(),
+            loss: vec![0.0; n],
+            correct: vec![true; n],
+            flops: 0.0,
+        };
+        for i in 0..n {
+            let q = 0.3 + 0.6 * r.unit_f64() as f32;
+            p.probs.extend(if i % 2 == 0 {
+                [q, 1.0 - q]
+            } else {
+                [1.0 - q, q]
+            });
+            p.features.extend((0..4).map(|_| 0.5 + r.unit_f64() as f32));
+        }
+        let fitted = |tol: f64| {
+            let mut g = GradMatch(GradMatchSettings {
+                lambda: 0.0,
+                gradient: GradmatchGradient::ClassRow,
+                tol,
+            });
+            let ctx = SelectContext {
+                probe: &p,
+                val: None,
+                budget: 40,
+                epoch: 1,
+                total_epochs: 2,
+            };
+            let c = g.select(&ctx, &mut SeededRng::new(3)).unwrap();
+            assert_eq!(c.indices.len(), 40, "tol {tol}: the budget is filled");
+            c.weights.iter().filter(|&&w| w != 1.0).count()
+        };
+        // all atoms lie in one orthant, so the first pick of each class already leaves a
+        // residual below 0.9 of the target: one fitted weight per class, the rest at random
+        assert_eq!(fitted(0.9), 2);
+        assert!(fitted(0.0) > 2 * 4, "{}", fitted(0.0));
     }
 }

@@ -37,6 +37,11 @@ pub struct CoresetSettings {
     /// row of the classifier's gradient, as CORDS' `PerClassPerGradient`) or `full` (all
     /// K·(F+1) entries).
     pub gradmatch_gradient: GradmatchGradient,
+    /// GradMatch's early stop: a class's OMP ends once its residual is below `omp_tol` of
+    /// its target (`‖r‖ < omp_tol·‖t‖`) and the rest of its quota is drawn at random, as
+    /// CORDS does (its `eps`; its CPU solver uses 1e-4, its configs 1e-100). 0 (the
+    /// default): OMP fills the whole quota.
+    pub omp_tol: f64,
 }
 
 impl Default for CoresetSettings {
@@ -49,6 +54,7 @@ impl Default for CoresetSettings {
             lambda: 0.5,
             pb_batch: 32,
             gradmatch_gradient: GradmatchGradient::ClassRow,
+            omp_tol: 0.0,
         }
     }
 }
@@ -64,6 +70,12 @@ impl CoresetSettings {
             return Err(ConfigError(format!(
                 "coreset.lambda must be a non-negative number, got {}",
                 s.lambda
+            )));
+        }
+        if !(s.omp_tol.is_finite() && s.omp_tol >= 0.0) {
+            return Err(ConfigError(format!(
+                "coreset.omp_tol must be a non-negative number (0: no early stop), got {}",
+                s.omp_tol
             )));
         }
         if s.pb_batch == 0 {

@@ -46,6 +46,9 @@ def match_err(G, b, S):
 out = {"n": n, "K": K, "F": F, "budget": budget}
 # GradMatch
 sw = ours("gradmatch.txt")
+sw_tol = ours("gradmatch-tol.txt")
+fill_rng = np.random.default_rng(0)
+err_cf, size_cf, err_t, size_t = 0.0, 0, 0.0, 0
 t_cords, err_c, err_o, norm_b, size_c, size_o = 0.0, 0.0, 0.0, 0.0, 0, 0
 t_full, err_f, size_f = 0.0, 0.0, 0
 t_v1, err_v, size_v = 0.0, 0.0, 0
@@ -59,6 +62,12 @@ for c in range(K):
     x = omp.OrthogonalMP_REG(G.T, b, nnz=q, positive=True, lam=0)
     t_cords += time.perf_counter() - t0
     Sc = list(np.nonzero(x)[0])
+    # the set GradMatchStrategy makes of it: the quota filled up at random
+    rest = np.setdiff1d(np.arange(len(rows)), Sc)
+    Scf = Sc + list(fill_rng.choice(rest, max(q - len(Sc), 0), replace=False))
+    size_cf += len(Scf); err_cf += match_err(G, b, Scf)
+    St = [i for i, r in enumerate(rows) if int(r) in sw_tol]
+    size_t += len(St); err_t += match_err(G, b, St)
     # the same solver without its early stop (tol = 0): as many atoms as swast picks
     t0 = time.perf_counter()
     try:
@@ -85,7 +94,9 @@ out["gradmatch"] = {"cords_seconds": t_cords, "cords_size": size_c, "ours_size":
                     "cords_error": err_c / norm_b, "ours_error": err_o / norm_b,
                     "full_seconds": t_full, "full_size": size_f,
                     "full_error": (err_f / norm_b) if size_f is not None else None,
-                    "v1_seconds": t_v1, "v1_size": size_v, "v1_error": err_v / norm_b}
+                    "v1_seconds": t_v1, "v1_size": size_v, "v1_error": err_v / norm_b,
+                    "cords_filled_size": size_cf, "cords_filled_error": err_cf / norm_b,
+                    "tol_size": size_t, "tol_error": err_t / norm_b}
 # CRAIG
 sc = ours("craig.txt")
 t_cords = 0.0
@@ -128,11 +139,22 @@ fn write_probe(p: &Probe, path: &Path) -> Result<()> {
     Ok(f.flush()?)
 }
 
-/// Seconds of one selection of `name` on `threads` threads (0: rayon's default pool), and the
-/// selection written to `dir/<name>.txt` (dataset index and weight per line).
-fn select(name: &str, ctx: &SelectContext<'_>, threads: usize, dir: &Path) -> Result<f64> {
+/// Seconds of one selection of `name` with the `[coreset]` keys `options` on `threads`
+/// threads (0: rayon's default pool), and the selection written to `dir/<name>.txt`, or
+/// `dir/<name>-tol.txt` with options (dataset index and weight per line).
+fn select(
+    name: &str,
+    options: &[(&str, f64)],
+    ctx: &SelectContext<'_>,
+    threads: usize,
+    dir: &Path,
+) -> Result<f64> {
     let mut s = swast_coreset::build(&swast_core::config::CoresetConfig {
         selector: name.into(),
+        options: options
+            .iter()
+            .map(|&(k, v)| (k.to_string(), toml::Value::Float(v)))
+            .collect(),
         ..Default::default()
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -156,7 +178,12 @@ fn select(name: &str, ctx: &SelectContext<'_>, threads: usize, dir: &Path) -> Re
     for (i, w) in c.indices.iter().zip(&c.weights) {
         let _ = writeln!(text, "{i} {w}");
     }
-    std::fs::write(dir.join(format!("{name}.txt")), text)?;
+    let file = if options.is_empty() {
+        format!("{name}.txt")
+    } else {
+        format!("{name}-tol.txt")
+    };
+    std::fs::write(dir.join(file), text)?;
     Ok(secs)
 }
 
@@ -204,10 +231,13 @@ pub fn main(args: &[String]) -> Result<()> {
         total_epochs: 10,
     };
     let mut ours = Vec::new();
-    for name in ["gradmatch", "craig"] {
-        eprintln!("vs-cords: swast {name}");
-        let all_cores = select(name, &ctx, 0, &dir)?;
-        let one = select(name, &ctx, 1, &dir)?;
+    // CORDS' CPU settings: GradMatchStrategy's `OrthogonalMP_REG(…, lam = 0)` stops at its
+    // default tol 1e-4, and the strategy fills the quota at random
+    let cpu: &[(&str, f64)] = &[("lambda", 0.0), ("omp_tol", 1e-4)];
+    for (name, options) in [("gradmatch", &[][..]), ("craig", &[]), ("gradmatch", cpu)] {
+        eprintln!("vs-cords: swast {name} {options:?}");
+        let all_cores = select(name, options, &ctx, 0, &dir)?;
+        let one = select(name, options, &ctx, 1, &dir)?;
         ours.push((name, one, all_cores));
     }
     eprintln!("vs-cords: CORDS (one thread)");
@@ -236,6 +266,7 @@ pub fn main(args: &[String]) -> Result<()> {
     );
     let (_, g1, gn) = ours[0];
     let (_, c1, cn) = ours[1];
+    let (_, t1, tn) = ours[2];
     let _ = writeln!(
         md,
         "| GradMatch (per class, `(p_c − 1)·[1, h]`) | {:.2} | {g1:.2} | {gn:.2} | {:.1}× | matching error `min_w≥0 ‖Σg − Σ_S w g‖ / ‖Σg‖` (lower is better), set sizes {} / {} | {:.2e} | {:.2e} |",
@@ -245,6 +276,16 @@ pub fn main(args: &[String]) -> Result<()> {
         g["ours_size"],
         f(&g["cords_error"]),
         f(&g["ours_error"]),
+    );
+    let _ = writeln!(
+        md,
+        "| GradMatch, both with CORDS' CPU settings (λ = 0, stop at `tol = 1e-4`, the quota filled at random; swast: `coreset.lambda = 0`, `coreset.omp_tol = 1e-4`) | {:.2} | {t1:.2} | {tn:.2} | {:.1}× | the same, of the filled sets, set sizes {} / {} | {:.2e} | {:.2e} |",
+        f(&g["cords_seconds"]),
+        f(&g["cords_seconds"]) / t1,
+        g["cords_filled_size"],
+        g["tol_size"],
+        f(&g["cords_filled_error"]),
+        f(&g["tol_error"]),
     );
     let _ = writeln!(
         md,
@@ -286,7 +327,7 @@ pub fn main(args: &[String]) -> Result<()> {
     );
     let _ = writeln!(
         md,
-        "\nCORDS' GradMatch time is `OrthogonalMP_REG` alone (the gradient rows are built outside the timer); it stops once the residual is below `tol = 1e-4` of the target, swast's OMP (ridge λ = 0.5) fills the budget; its CRAIG time is the similarity matrix (torch `cdist`, one thread) and apricot's lazy greedy. swast's times are the whole `select` call from the probe.\n\n---\nCommand: `cargo xtask bench --vs-cords` · {cores} cores · wall time {:.0} s",
+        "\nCORDS' GradMatch time is `OrthogonalMP_REG` alone (the gradient rows are built outside the timer); it stops once the residual is below `tol = 1e-4` of the target, swast's OMP (ridge λ = 0.5) fills the budget, except in the row with CORDS' CPU settings, where swast stops at the same tolerance and both sets are filled up at random as `GradMatchStrategy` does; its CRAIG time is the similarity matrix (torch `cdist`, one thread) and apricot's lazy greedy. swast's times are the whole `select` call from the probe.\n\n---\nCommand: `cargo xtask bench --vs-cords` · {cores} cores · wall time {:.0} s",
         t_all.elapsed().as_secs_f64()
     );
     crate::bench::write_report(&out, &md)
