@@ -267,57 +267,66 @@ pub fn main(args: &[String]) -> Result<()> {
     let (_, g1, gn) = ours[0];
     let (_, c1, cn) = ours[1];
     let (_, t1, tn) = ours[2];
-    let _ = writeln!(
-        md,
-        "| GradMatch (per class, `(p_c − 1)·[1, h]`) | {:.2} | {g1:.2} | {gn:.2} | {:.1}× | matching error `min_w≥0 ‖Σg − Σ_S w g‖ / ‖Σg‖` (lower is better), set sizes {} / {} | {:.2e} | {:.2e} |",
+    // one row: what, CORDS' seconds, swast's seconds (one thread, all cores), what the
+    // objective is, the set sizes, and the two objective values as printed
+    let mut row = |what: &str, cords: f64, ours: (f64, f64), objective: &str, sizes, values| {
+        let (o1, on) = ours;
+        let (cs, os): (&serde_json::Value, &serde_json::Value) = sizes;
+        let (cv, ov): (String, String) = values;
+        let _ = writeln!(
+            md,
+            "| {what} | {cords:.2} | {o1:.2} | {on:.2} | {:.1}× | {objective}, set sizes {cs} / {os} | {cv} | {ov} |",
+            cords / o1
+        );
+    };
+    let e = |x: &serde_json::Value| format!("{:.2e}", f(x));
+    row(
+        "GradMatch (per class, `(p_c − 1)·[1, h]`)",
         f(&g["cords_seconds"]),
-        f(&g["cords_seconds"]) / g1,
-        g["cords_size"],
-        g["ours_size"],
-        f(&g["cords_error"]),
-        f(&g["ours_error"]),
+        (g1, gn),
+        "matching error `min_w≥0 ‖Σg − Σ_S w g‖ / ‖Σg‖` (lower is better)",
+        (&g["cords_size"], &g["ours_size"]),
+        (e(&g["cords_error"]), e(&g["ours_error"])),
     );
-    let _ = writeln!(
-        md,
-        "| GradMatch, both with CORDS' CPU settings (λ = 0, stop at `tol = 1e-4`, the quota filled at random; swast: `coreset.lambda = 0`, `coreset.omp_tol = 1e-4`) | {:.2} | {t1:.2} | {tn:.2} | {:.1}× | the same, of the filled sets, set sizes {} / {} | {:.2e} | {:.2e} |",
+    row(
+        "GradMatch, both with CORDS' CPU settings (λ = 0, stop at `tol = 1e-4`, the quota filled at random; swast: `coreset.lambda = 0`, `coreset.omp_tol = 1e-4`)",
         f(&g["cords_seconds"]),
-        f(&g["cords_seconds"]) / t1,
-        g["cords_filled_size"],
-        g["tol_size"],
-        f(&g["cords_filled_error"]),
-        f(&g["tol_error"]),
+        (t1, tn),
+        "the same, of the filled sets",
+        (&g["cords_filled_size"], &g["tol_size"]),
+        (e(&g["cords_filled_error"]), e(&g["tol_error"])),
     );
-    let _ = writeln!(
-        md,
-        "| GradMatch, CORDS without its early stop (`tol = 0`) | {:.2} | {g1:.2} | {gn:.2} | {:.1}× | the same, set sizes {} / {} | {} | {:.2e} |",
+    row(
+        "GradMatch, CORDS without its early stop (`tol = 0`)",
         f(&g["full_seconds"]),
-        f(&g["full_seconds"]) / g1,
-        g["full_size"],
-        g["ours_size"],
-        g["full_error"]
-            .as_f64()
-            .map_or("raised FloatingPointError".into(), |e| format!("{e:.2e}")),
-        f(&g["ours_error"]),
+        (g1, gn),
+        "the same",
+        (&g["full_size"], &g["ours_size"]),
+        (
+            g["full_error"]
+                .as_f64()
+                .map_or("raised FloatingPointError".into(), |x| format!("{x:.2e}")),
+            e(&g["ours_error"]),
+        ),
     );
-    let _ = writeln!(
-        md,
-        "| GradMatch, CORDS' torch solver as its CIFAR configs set it (`OrthogonalMP_REG_Parallel_V1`, λ = 0.5, eps = 1e-100; on the CPU) | {:.2} | {g1:.2} | {gn:.2} | {:.1}× | the same, set sizes {} / {} | {:.2e} | {:.2e} |",
+    row(
+        "GradMatch, CORDS' torch solver as its CIFAR configs set it (`OrthogonalMP_REG_Parallel_V1`, λ = 0.5, eps = 1e-100; on the CPU)",
         f(&g["v1_seconds"]),
-        f(&g["v1_seconds"]) / g1,
-        g["v1_size"],
-        g["ours_size"],
-        f(&g["v1_error"]),
-        f(&g["ours_error"]),
+        (g1, gn),
+        "the same",
+        (&g["v1_size"], &g["ours_size"]),
+        (e(&g["v1_error"]), e(&g["ours_error"])),
     );
-    let _ = writeln!(
-        md,
-        "| CRAIG (per class, logit gradients) | {:.2} | {c1:.2} | {cn:.2} | {:.1}× | facility location, CORDS' similarity `max d² − d²` (higher is better), set sizes {} / {} | {:.1} | {:.1} |",
+    row(
+        "CRAIG (per class, logit gradients)",
         f(&c["cords_seconds"]),
-        f(&c["cords_seconds"]) / c1,
-        c["cords_size"],
-        c["ours_size"],
-        f(&c["cords_f_sq"]),
-        f(&c["ours_f_sq"]),
+        (c1, cn),
+        "facility location, CORDS' similarity `max d² − d²` (higher is better)",
+        (&c["cords_size"], &c["ours_size"]),
+        (
+            format!("{:.1}", f(&c["cords_f_sq"])),
+            format!("{:.1}", f(&c["ours_f_sq"])),
+        ),
     );
     let _ = writeln!(
         md,
