@@ -23,6 +23,9 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// What `cargo xtask`, `cargo xtask help` and any `--help` print.
+const USAGE: &str = "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)";
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -86,6 +89,11 @@ fn test_wgpu(root: &std::path::Path) -> Result<()> {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = root();
+    if args.iter().any(|a| a == "--help" || a == "-h") || args.first().is_some_and(|a| a == "help")
+    {
+        println!("{USAGE}");
+        return Ok(());
+    }
     match args.first().map(String::as_str) {
         Some("fetch-data") => {
             let script = root.join("../shared/data/fetch.sh");
@@ -120,9 +128,7 @@ fn main() -> Result<()> {
             )
         }
         None => {
-            println!(
-                "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)"
-            );
+            println!("{USAGE}");
             Ok(())
         }
     }
