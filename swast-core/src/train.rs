@@ -85,13 +85,8 @@ impl TrainConfig {
         if self.nesterov && self.momentum == 0.0 {
             return Err("train.nesterov needs train.momentum > 0".into());
         }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(format!(
-                "train.weight_decay must be a non-negative number, got {}",
-                self.weight_decay
-            ));
-        }
-        Ok(())
+        crate::config::non_negative("train.weight_decay", self.weight_decay, "")
+            .map_err(|crate::config::ConfigError(m)| m)
     }
 
     /// The (mask-aware) SGD optimizer these settings describe.

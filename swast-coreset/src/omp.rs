@@ -242,10 +242,14 @@ impl Passive {
 /// Non-negative ridge least squares on the selected set, `min_{w ≥ 0} ‖t − A_S·w‖² + λ‖w‖²`,
 /// solved exactly by Lawson and Hanson's active-set method on the Gram form
 /// (`H = G_SS + λI`, `c_S = A_Sᵀ·t`), warm-started from the last round's solution and its
-/// passive set: an atom with the largest positive gradient `c_s − (H·w)_s` joins `P`, the
-/// weights on `P` are re-solved through the Cholesky factor, and a step that would turn a
-/// weight negative stops at the first zero, whose atom leaves `P`. The atoms with a positive gradient join together, the
-/// largest first. Every step lowers the objective. An atom in the span of `P` (λ = 0) cannot join until an atom leaves `P`.
+/// passive set `P`:
+/// - every atom outside `P` whose gradient `c_s − (H·w)_s` is positive joins `P`, the
+///   largest first (one at a time after a round whose joiners all left at once);
+/// - the weights on `P` are re-solved through the Cholesky factor; a step that would turn a
+///   weight negative stops at the first zero, whose atom leaves `P`;
+/// - an atom in the span of `P` (λ = 0) cannot join until an atom leaves `P`.
+///
+/// Every step lowers the objective.
 fn nnls(
     w: &mut [f64],
     gram: &[Vec<f64>],

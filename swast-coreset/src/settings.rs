@@ -3,7 +3,9 @@
 
 use crate::scores::Uncertainty as Measure;
 use serde::{Deserialize, Serialize};
-use swast_core::config::{Config, ConfigError, PluginSchema, PluginTable, fraction_in};
+use swast_core::config::{
+    Config, ConfigError, PluginSchema, PluginTable, fraction_in, non_negative,
+};
 
 /// GradMatch's per-class gradient (`coreset.gradmatch_gradient`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -66,18 +68,8 @@ impl CoresetSettings {
         let s: Self = swast_core::config::plugin_settings(PluginTable::Coreset, options)?;
         fraction_in("coreset.offset", s.offset, false, 0.0, 1.0, true)?;
         fraction_in("coreset.el2n_switch", s.el2n_switch, false, 0.0, 1.0, false)?;
-        if !(s.lambda.is_finite() && s.lambda >= 0.0) {
-            return Err(ConfigError(format!(
-                "coreset.lambda must be a non-negative number, got {}",
-                s.lambda
-            )));
-        }
-        if !(s.omp_tol.is_finite() && s.omp_tol >= 0.0) {
-            return Err(ConfigError(format!(
-                "coreset.omp_tol must be a non-negative number (0: no early stop), got {}",
-                s.omp_tol
-            )));
-        }
+        non_negative("coreset.lambda", s.lambda, "")?;
+        non_negative("coreset.omp_tol", s.omp_tol, " (0: no early stop)")?;
         if s.pb_batch == 0 {
             return Err(ConfigError("coreset.pb_batch must be at least 1".into()));
         }

@@ -302,6 +302,18 @@ pub fn fraction_in(
     }
 }
 
+/// Checks that `key`'s value `v` is a finite number ≥ 0, with the message every such key
+/// uses; `hint` (empty, or e.g. `" (0: no early stop)"`) follows the rule.
+pub fn non_negative(key: &str, v: f64, hint: &str) -> Result<(), ConfigError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "{key} must be a non-negative number{hint}, got {v}"
+        )))
+    }
+}
+
 impl Config {
     /// Checks every value; the error names the key, the rule and how to fix it.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -351,13 +363,7 @@ impl Config {
         self.check_guard()?;
         self.check_prune_schedule()?;
         self.check_coreset()?;
-        if !(self.preserve.lambda.is_finite() && self.preserve.lambda >= 0.0) {
-            return Err(ConfigError(format!(
-                "preserve.lambda must be a non-negative number, got {}",
-                self.preserve.lambda
-            )));
-        }
-        Ok(())
+        non_negative("preserve.lambda", self.preserve.lambda, "")
     }
 
     /// `data.image_size` applies to image folders only, and must be a sensible side.
