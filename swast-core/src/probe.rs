@@ -8,7 +8,7 @@
 //! 22 MB for 60,000 MNIST samples with LeNet-5) and gradient inner products are formed on
 //! demand (`⟨g_i, g_j⟩ = ⟨e_i, e_j⟩·(⟨h_i, h_j⟩ + 1)`), so memory stays bounded.
 
-use crate::model::{Network, SwastModel};
+use crate::model::{LeNet5, Network, SwastModel};
 use burn::module::Module;
 use burn::tensor::Device;
 use swast_data::{Batcher, Dataset};
@@ -90,6 +90,19 @@ pub fn probe(
     device: &Device,
     batch: usize,
 ) -> Probe {
+    probe_with(model, ds, indices, batcher, device, batch, true)
+}
+
+/// [`probe`], through burn's ops even where fused host kernels exist when `fused` is false.
+pub(crate) fn probe_with(
+    model: &Network,
+    ds: &Dataset,
+    indices: &[usize],
+    batcher: &Batcher,
+    device: &Device,
+    batch: usize,
+    fused: bool,
+) -> Probe {
     let model = model.valid();
     let device = device.clone().without_autodiff();
     let k = ds.num_classes();
@@ -104,26 +117,75 @@ pub fn probe(
         correct: Vec::with_capacity(indices.len()),
         flops: model.forward_flops() as f64 * indices.len() as f64,
     };
+    match host_lenet(&model, &device).filter(|_| fused) {
+        Some(net) => {
+            let host = net.host(ds.shape());
+            let f = host.feature_dim();
+            out.feature_dim = f;
+            out.features = vec![0.0; indices.len() * f];
+            let mut logits = vec![0.0; indices.len() * k];
+            let fill = |rows: std::ops::Range<usize>, images: &mut [f32]| {
+                batcher.fill(ds, &indices[rows], None, images);
+            };
+            host.forward(fill, &mut out.features, &mut logits);
+            push_outputs(&mut out, &logits, indices, ds);
+        }
+        None => burn_pass(&mut out, &model, ds, indices, batcher, &device, batch),
+    }
+    out
+}
+
+/// The probe pass op by op through burn, in batches of `batch`.
+fn burn_pass(
+    out: &mut Probe,
+    model: &Network,
+    ds: &Dataset,
+    indices: &[usize],
+    batcher: &Batcher,
+    device: &Device,
+    batch: usize,
+) {
     for chunk in indices.chunks(batch.max(1)) {
-        let b = batcher.batch(ds, chunk, None, &device);
+        let b = batcher.batch(ds, chunk, None, device);
         let o = model.forward_output(b.images);
-        let [n, f] = o.features.dims();
+        let [_, f] = o.features.dims();
         out.feature_dim = f;
         let logits: Vec<f32> = o.logits.into_data().iter::<f32>().collect();
         out.features.extend(o.features.into_data().iter::<f32>());
-        for r in 0..n {
-            let z = &logits[r * k..(r + 1) * k];
-            let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exps: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
-            let sum: f32 = exps.iter().sum();
-            let y = usize::from(ds.labels()[chunk[r]]);
-            out.loss.push(-(exps[y] / sum).ln());
-            let argmax = (0..k).fold(0, |best, c| if z[c] > z[best] { c } else { best });
-            out.correct.push(argmax == y);
-            out.probs.extend(exps.iter().map(|e| e / sum));
-        }
+        push_outputs(out, &logits, chunk, ds);
     }
-    out
+}
+
+/// The LeNet-5 whose probe on `device` runs through fused host kernels
+/// ([`crate::model::lenet_host`]): a LeNet-5 on the flex CPU device, unless
+/// `SWAST_PROBE_KERNELS=burn`.
+fn host_lenet<'a>(model: &'a Network, device: &Device) -> Option<&'a LeNet5> {
+    if std::env::var("SWAST_PROBE_KERNELS").is_ok_and(|v| v == "burn") {
+        return None;
+    }
+    #[cfg(feature = "flex")]
+    if let Network::LeNet5(net) = model
+        && *device == Device::flex()
+    {
+        return Some(net);
+    }
+    let _ = (model, device);
+    None
+}
+
+/// Appends the probabilities, losses and hits of the rows of `chunk` from their `logits`.
+fn push_outputs(out: &mut Probe, logits: &[f32], chunk: &[usize], ds: &Dataset) {
+    let k = out.classes;
+    for (z, &i) in logits.chunks_exact(k).zip(chunk) {
+        let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exps: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
+        let sum: f32 = exps.iter().sum();
+        let y = usize::from(ds.labels()[i]);
+        out.loss.push(-(exps[y] / sum).ln());
+        let argmax = (0..k).fold(0, |best, c| if z[c] > z[best] { c } else { best });
+        out.correct.push(argmax == y);
+        out.probs.extend(exps.iter().map(|e| e / sum));
+    }
 }
 
 /// [`probe`] sharded over several devices: the indices are cut into one contiguous shard
@@ -139,7 +201,11 @@ pub fn probe_sharded(
     devices: &[Device],
     batch: usize,
 ) -> Probe {
-    if devices.len() <= 1 || indices.len() < 2 {
+    let host = devices
+        .first()
+        .is_some_and(|d| host_lenet(model, &d.clone().without_autodiff()).is_some());
+    if devices.len() <= 1 || indices.len() < 2 || host {
+        // the fused host kernels run on every core already
         let d = devices
             .first()
             .cloned()
@@ -174,4 +240,50 @@ pub fn probe_sharded(
         out.feature_dim = out.feature_dim.max(p.feature_dim);
     }
     out
+}
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use super::*;
+    use crate::model::{Arch, ModelConfig};
+    use swast_data::{DatasetName, load};
+
+    #[test]
+    fn the_fused_lenet_probe_agrees_with_burns_ops() {
+        let ds = load(DatasetName::Embedded, std::path::Path::new("data"))
+            .unwrap()
+            .test;
+        let idx: Vec<usize> = (0..301).map(|i| (i * 7) % ds.len()).collect();
+        let b = Batcher::new(ds.channel_stats(), false);
+        let dev = Device::flex();
+        let cfg = ModelConfig {
+            arch: Arch::Lenet5,
+            ..ModelConfig::default()
+        };
+        let m = crate::model::reinit(cfg.build([1, 28, 28], 10, &dev).unwrap(), 5);
+        let fused = probe_with(&m, &ds, &idx, &b, &dev, 64, true);
+        let ops = probe_with(&m, &ds, &idx, &b, &dev, 64, false);
+        assert!(
+            host_lenet(&m, &dev).is_some(),
+            "LeNet-5 on flex takes the fused path"
+        );
+        assert_eq!(fused.indices, ops.indices);
+        assert_eq!(fused.labels, ops.labels);
+        assert_eq!(fused.feature_dim, ops.feature_dim);
+        assert_eq!(fused.correct, ops.correct);
+        assert_eq!(fused.flops, ops.flops);
+        for (got, want, what) in [
+            (&fused.features, &ops.features, "features"),
+            (&fused.probs, &ops.probs, "probs"),
+            (&fused.loss, &ops.loss, "loss"),
+        ] {
+            assert_eq!(got.len(), want.len(), "{what}");
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                    "{what}: {g} vs {w}"
+                );
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! Scale-out on two CPU devices: the sharded probe equals the one-device probe, and the
+//! Scale-out on two CPU devices: the sharded probe equals the one-device probe (for models
+//! that probe through burn's ops; LeNet-5's fused probe kernels use every core already), and the
 //! data-parallel gradient equals the full batch's gradient (LeNet-5 has no BatchNorm), so an
 //! SGD step from either gives the same weights.
 
@@ -11,10 +12,14 @@ use swast_core::probe::{probe, probe_sharded};
 use swast_data::{Batcher, DatasetName, load};
 
 fn lenet() -> swast_core::Network {
+    net(Arch::Lenet5)
+}
+
+fn net(arch: Arch) -> swast_core::Network {
     let dev = Device::flex();
     swast_core::model::reinit(
         ModelConfig {
-            arch: Arch::Lenet5,
+            arch,
             ..ModelConfig::default()
         }
         .build([1, 28, 28], 10, &dev.clone().autodiff())
@@ -29,7 +34,7 @@ fn the_sharded_probe_equals_the_one_device_probe() {
     let ds = splits.test;
     let idx: Vec<usize> = (0..301).map(|i| (i * 7) % ds.len()).collect();
     let b = Batcher::new(ds.channel_stats(), false);
-    let m = lenet();
+    let m = net(Arch::Mlp);
     let one = probe(&m, &ds, &idx, &b, &Device::flex(), 64);
     let two = probe_sharded(&m, &ds, &idx, &b, &[Device::flex(), Device::flex()], 64);
     let three = probe_sharded(

@@ -113,22 +113,38 @@ impl Batcher {
         }
     }
 
+    /// Writes the samples at `indices` into `out` (`[indices.len(), C, H, W]` floats), as
+    /// [`Batcher::batch`] lays them out on the device.
+    pub fn fill(
+        &self,
+        ds: &Dataset,
+        indices: &[usize],
+        mut rng: Option<&mut SeededRng>,
+        out: &mut [f32],
+    ) {
+        let [c, h, w] = ds.shape();
+        let len = c * h * w;
+        assert_eq!(out.len(), indices.len() * len, "one C·H·W image per index");
+        if len == 0 {
+            return;
+        }
+        let tables = self.byte_tables(ds);
+        for (&i, out) in indices.iter().zip(out.chunks_exact_mut(len)) {
+            self.fill_sample_with(ds, i, rng.as_deref_mut(), out, tables.as_deref());
+        }
+    }
+
     /// Gathers the samples at `indices` into a batch on `device`.
     pub fn batch(
         &self,
         ds: &Dataset,
         indices: &[usize],
-        mut rng: Option<&mut SeededRng>,
+        rng: Option<&mut SeededRng>,
         device: &Device,
     ) -> Batch {
         let [c, h, w] = ds.shape();
-        let len = c * h * w;
-        let mut buf = vec![0f32; indices.len() * len];
-        let tables = self.byte_tables(ds);
-        for (r, &i) in indices.iter().enumerate() {
-            let out = &mut buf[r * len..(r + 1) * len];
-            self.fill_sample_with(ds, i, rng.as_deref_mut(), out, tables.as_deref());
-        }
+        let mut buf = vec![0f32; indices.len() * c * h * w];
+        self.fill(ds, indices, rng, &mut buf);
         let labels: Vec<i64> = indices.iter().map(|&i| i64::from(ds.labels()[i])).collect();
         Batch {
             images: Tensor::from_data(TensorData::new(buf, [indices.len(), c, h, w]), device),

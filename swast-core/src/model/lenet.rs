@@ -1,9 +1,10 @@
 //! LeNet-5 (LeCun et al. 1998) with ReLU and max-pooling, as commonly trained on MNIST.
 
+use super::lenet_host::{HostLayer, LeNetHost};
 use super::{
     LayerInfo, ModelError, ModelOutput, Role, SwastModel, conv_info, conv_out, linear_info,
 };
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
@@ -57,6 +58,34 @@ impl LeNet5 {
 }
 
 impl LeNet5 {
+    /// The weights packed for the fused host kernels of the probe (see
+    /// [`super::lenet_host`]), for `[C, H, W]` inputs.
+    pub(crate) fn host(&self, input: [usize; 3]) -> LeNetHost {
+        fn vals<const D: usize>(t: &Param<Tensor<D>>) -> Vec<f32> {
+            t.val().into_data().iter::<f32>().collect()
+        }
+        let conv = |c: &Conv2d| HostLayer {
+            weight: vals(&c.weight),
+            bias: c.bias.as_ref().map(vals),
+            dims: c.weight.dims().to_vec(),
+        };
+        let linear = |l: &Linear| HostLayer {
+            weight: vals(&l.weight),
+            bias: l.bias.as_ref().map(vals),
+            dims: l.weight.dims().to_vec(),
+        };
+        LeNetHost::new(
+            input,
+            [
+                conv(&self.conv1),
+                conv(&self.conv2),
+                linear(&self.fc1),
+                linear(&self.fc2),
+                linear(&self.fc3),
+            ],
+        )
+    }
+
     /// L1 scores of the channel groups: conv1's and conv2's output channels, fc1's and fc2's
     /// units.
     pub fn channel_scores(&self) -> Vec<Vec<f32>> {

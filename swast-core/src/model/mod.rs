@@ -6,6 +6,7 @@
 //! selectors never need to know which architecture they work on.
 
 mod lenet;
+pub(crate) mod lenet_host;
 mod mlp;
 mod resnet;
 pub mod shrink;
