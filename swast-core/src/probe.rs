@@ -191,7 +191,8 @@ fn push_outputs(out: &mut Probe, logits: &[f32], chunk: &[usize], ds: &Dataset) 
 /// [`probe`] sharded over several devices: the indices are cut into one contiguous shard
 /// per device, each device probes its shard with its own copy of the model on its own
 /// thread, and the rows are joined back in order. Rows do not depend on each other, so the
-/// result equals one device's, up to each backend's arithmetic. burn 0.22's collectives
+/// result equals one device's, up to each backend's arithmetic. A LeNet-5 on flex is not
+/// sharded: its fused host kernels run on every core already. burn 0.22's collectives
 /// (`all_reduce`) exist only for its CUDA and remote backends; a probe needs none.
 pub fn probe_sharded(
     model: &Network,
