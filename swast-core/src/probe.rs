@@ -90,18 +90,29 @@ pub fn probe(
     device: &Device,
     batch: usize,
 ) -> Probe {
-    probe_with(model, ds, indices, batcher, device, batch, true)
+    probe_with(model, ds, indices, batcher, device, batch, Kernels::Fused)
 }
 
-/// [`probe`], through burn's ops even where fused host kernels exist when `fused` is false.
-pub(crate) fn probe_with(
+/// Which code runs a probe pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// Fused host kernels where swast has them (LeNet-5 on flex, unless
+    /// `SWAST_PROBE_KERNELS=burn`), burn's ops elsewhere: what [`probe`] runs.
+    Fused,
+    /// burn's ops, one after the other, batch by batch.
+    Ops,
+}
+
+/// [`probe`] with the choice of `kernels` (to compare the two, or to reproduce a probe
+/// exactly where the fused kernels round differently).
+pub fn probe_with(
     model: &Network,
     ds: &Dataset,
     indices: &[usize],
     batcher: &Batcher,
     device: &Device,
     batch: usize,
-    fused: bool,
+    kernels: Kernels,
 ) -> Probe {
     let model = model.valid();
     let device = device.clone().without_autodiff();
@@ -117,7 +128,7 @@ pub(crate) fn probe_with(
         correct: Vec::with_capacity(indices.len()),
         flops: model.forward_flops() as f64 * indices.len() as f64,
     };
-    match host_lenet(&model, &device).filter(|_| fused) {
+    match host_lenet(&model, &device).filter(|_| kernels == Kernels::Fused) {
         Some(net) => {
             let host = net.host(ds.shape());
             let f = host.feature_dim();
@@ -154,6 +165,11 @@ fn burn_pass(
         out.features.extend(o.features.into_data().iter::<f32>());
         push_outputs(out, &logits, chunk, ds);
     }
+}
+
+/// Whether [`probe`] runs `model` on `device` through fused host kernels.
+pub fn has_fused_kernels(model: &Network, device: &Device) -> bool {
+    host_lenet(model, &device.clone().without_autodiff()).is_some()
 }
 
 /// The LeNet-5 whose probe on `device` runs through fused host kernels
@@ -262,8 +278,8 @@ mod tests {
             ..ModelConfig::default()
         };
         let m = crate::model::reinit(cfg.build([1, 28, 28], 10, &dev).unwrap(), 5);
-        let fused = probe_with(&m, &ds, &idx, &b, &dev, 64, true);
-        let ops = probe_with(&m, &ds, &idx, &b, &dev, 64, false);
+        let fused = probe_with(&m, &ds, &idx, &b, &dev, 64, Kernels::Fused);
+        let ops = probe_with(&m, &ds, &idx, &b, &dev, 64, Kernels::Ops);
         assert!(
             host_lenet(&m, &dev).is_some(),
             "LeNet-5 on flex takes the fused path"

@@ -12,6 +12,7 @@ use std::time::Instant;
 use swast_core::config::CoresetConfig;
 use swast_core::coreset::SelectContext;
 use swast_core::model::{Arch, ModelConfig};
+use swast_core::probe::{Kernels, has_fused_kernels, probe_with};
 use swast_core::train::{TrainConfig, Trainer};
 use swast_data::{Batcher, Dataset, Normalization, Pixels, SeededRng};
 
@@ -69,6 +70,8 @@ struct Row {
     model: &'static str,
     train: f64,
     probe: f64,
+    /// The probe through burn's ops, where [`Row::probe`] ran fused kernels.
+    probe_ops: Option<f64>,
     select: Vec<(&'static str, f64)>,
 }
 
@@ -84,6 +87,7 @@ fn measure(
         mean: vec![0.5; shape[0]],
         std: vec![0.25; shape[0]],
     };
+    let eval_batcher = Batcher::new(norm.clone(), false);
     let mut trainer = Trainer::new(
         &ModelConfig {
             arch,
@@ -124,6 +128,13 @@ fn measure(
         probe = Some(trainer.probe(&data, &all, 512))
     });
     let probe = probe.expect("probed");
+    let probe_ops = has_fused_kernels(trainer.model(), device).then(|| {
+        let model = trainer.model();
+        let rate_ops = rate(1, 1, seconds, || {
+            probe_with(model, &data, &all, &eval_batcher, device, 512, Kernels::Ops);
+        });
+        rate_ops * probe_n as f64
+    });
     let mut select = Vec::new();
     for (label, name) in [
         ("EL2N", "el2n"),
@@ -152,6 +163,7 @@ fn measure(
         model: arch.as_str(),
         train: steps * BATCH as f64,
         probe: probes * probe_n as f64,
+        probe_ops,
         select,
     })
 }
@@ -319,7 +331,7 @@ pub fn main(args: &[String]) -> Result<()> {
     eprintln!("bench: PyTorch reference (if importable)");
     let torch = torch_reference(seconds)?;
     let mut md = String::from(
-        "# `cargo xtask bench`\n\nThroughput in samples per second (higher is better). Train step: forward, backward and SGD (Nesterov momentum, weight decay) at batch 128 on random inputs. Probe: the inference pass selection uses (no autodiff, batch 512, per-sample losses, logits and features brought to the host). Selection: choosing 10% of the probed samples from the probe (host-side; samples scored per second).\n\n| backend | model | train step | probe | EL2N | GradMatch | CRAIG | PyTorch eager train step | swast / PyTorch |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "# `cargo xtask bench`\n\nThroughput in samples per second (higher is better). Train step: forward, backward and SGD (Nesterov momentum, weight decay) at batch 128 on random inputs. Probe: the inference pass selection uses (no autodiff, batch 512, per-sample losses, logits and features brought to the host); \"burn ops\": the same pass op by op through burn, where the probe column ran swast's fused kernels (LeNet-5 on flex). Selection: choosing 10% of the probed samples from the probe (host-side; samples scored per second).\n\n| backend | model | train step | probe | probe, burn ops | EL2N | GradMatch | CRAIG | PyTorch eager train step | swast / PyTorch |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in &rows {
         let reference = torch
@@ -328,11 +340,12 @@ pub fn main(args: &[String]) -> Result<()> {
         let sel: Vec<String> = r.select.iter().map(|(_, v)| format!("{v:.0}")).collect();
         let _ = writeln!(
             md,
-            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |",
             r.backend,
             r.model,
             r.train,
             r.probe,
+            r.probe_ops.map_or("—".into(), |v| format!("{v:.0}")),
             sel[0],
             sel[1],
             sel[2],
