@@ -26,7 +26,8 @@ use pulp::{f32x8, x86::V3};
 const L: usize = 8;
 /// Kernel side of both convolutions.
 const KS: usize = 5;
-/// Output pixels of each of two rows accumulated together (register blocking).
+/// Output pixels of each of two rows accumulated together for a lone channel block (register
+/// blocking; two blocks take 2 pixels each, sharing every input broadcast).
 const P: usize = 4;
 
 type V = [f32; L];
@@ -185,32 +186,81 @@ impl Conv {
     /// (already padded), `out` is `[c_out, (h−4)/2, (w−4)/2]`.
     #[inline(always)]
     fn forward_pool<O: Ops>(&self, o: O, input: &[f32], h: usize, w: usize, out: &mut [f32]) {
+        let blocks = self.blocks();
+        let mut b = 0;
+        while b < blocks {
+            if blocks - b >= 2 {
+                // two blocks share each input value's broadcast
+                self.pool_blocks::<O, 2, 2>(o, input, h, w, b, out);
+                b += 2;
+            } else {
+                self.pool_blocks::<O, 1, P>(o, input, h, w, b, out);
+                b += 1;
+            }
+        }
+    }
+
+    /// [`Conv::forward_pool`] for the `B` channel blocks from block `b0`, `Q` pixels of each
+    /// of two rows at a time (then 2 at the end of a row).
+    #[inline(always)]
+    fn pool_blocks<O: Ops, const B: usize, const Q: usize>(
+        &self,
+        o: O,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        b0: usize,
+        out: &mut [f32],
+    ) {
         let (ph, pw) = (conv_pooled(h), conv_pooled(w));
         let taps = self.c_in * KS * KS;
         let plane = h * w;
-        for b in 0..self.blocks() {
-            let wb = &self.w[b * taps..(b + 1) * taps];
+        let mut wbs: [&[V]; B] = [&[]; B];
+        let mut bias = [o.zero(); B];
+        for (j, (wb, bv)) in wbs.iter_mut().zip(&mut bias).enumerate() {
+            let b = b0 + j;
+            *wb = &self.w[b * taps..(b + 1) * taps];
             let lanes = (self.c_out - b * L).min(L);
-            let mut bias = [0.0; L];
-            bias[..lanes].copy_from_slice(&self.bias[b * L..b * L + lanes]);
-            let bias = o.load(&bias);
-            let out = &mut out[b * L * ph * pw..(b * L + lanes) * ph * pw];
-            for py in 0..ph {
-                let mut x0 = 0;
-                while x0 < 2 * pw {
-                    let base = 2 * py * w + x0;
-                    let at = py * pw + x0 / 2;
-                    if 2 * pw - x0 >= P {
-                        let acc = conv_px::<O, P>(o, input, plane, w, wb, self.c_in, base);
-                        pool_store(o, acc, bias, out, ph * pw, at);
-                        x0 += P;
-                    } else {
-                        let acc = conv_px::<O, 2>(o, input, plane, w, wb, self.c_in, base);
-                        pool_store(o, acc, bias, out, ph * pw, at);
-                        x0 += 2;
-                    }
+            let mut v = [0.0; L];
+            v[..lanes].copy_from_slice(&self.bias[b * L..b * L + lanes]);
+            *bv = o.load(&v);
+        }
+        for py in 0..ph {
+            let mut x0 = 0;
+            while x0 < 2 * pw {
+                let base = 2 * py * w + x0;
+                let at = py * pw + x0 / 2;
+                if 2 * pw - x0 >= Q {
+                    let acc = conv_px::<O, B, Q>(o, input, plane, w, &wbs, self.c_in, base);
+                    self.store_blocks(o, &acc, &bias, b0, ph * pw, at, out);
+                    x0 += Q;
+                } else {
+                    let acc = conv_px::<O, B, 2>(o, input, plane, w, &wbs, self.c_in, base);
+                    self.store_blocks(o, &acc, &bias, b0, ph * pw, at, out);
+                    x0 += 2;
                 }
             }
+        }
+    }
+
+    /// [`pool_store`] of each block's accumulators into its output planes.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn store_blocks<O: Ops, const B: usize, const Q: usize>(
+        &self,
+        o: O,
+        acc: &[[[O::R; Q]; 2]; B],
+        bias: &[O::R; B],
+        b0: usize,
+        stride: usize,
+        at: usize,
+        out: &mut [f32],
+    ) {
+        for (j, (acc, &bias)) in acc.iter().zip(bias).enumerate() {
+            let b = b0 + j;
+            let lanes = (self.c_out - b * L).min(L);
+            let planes = &mut out[b * L * stride..(b * L + lanes) * stride];
+            pool_store(o, *acc, bias, planes, stride, at);
         }
     }
 }
@@ -250,33 +300,40 @@ fn conv_pooled(n: usize) -> usize {
 }
 
 /// The accumulators of `Q` consecutive output pixels in each of two consecutive rows, the
-/// first starting at input offset `base` (`y·w + x`), for one block of output channels
-/// with tap vectors `wb`: `2·Q` independent sums.
+/// first starting at input offset `base` (`y·w + x`), for `B` blocks of output channels
+/// with tap vectors `wbs`: `B·2·Q` independent sums, each over (input channel, kernel row,
+/// kernel column) in that order.
 #[inline(always)]
-fn conv_px<O: Ops, const Q: usize>(
+fn conv_px<O: Ops, const B: usize, const Q: usize>(
     o: O,
     input: &[f32],
     plane: usize,
     w: usize,
-    wb: &[V],
+    wbs: &[&[V]; B],
     c_in: usize,
     base: usize,
-) -> [[O::R; Q]; 2] {
-    let mut acc = [[o.zero(); Q]; 2];
-    let mut taps = wb.chunks_exact(KS);
+) -> [[[O::R; Q]; 2]; B] {
+    let mut acc = [[[o.zero(); Q]; 2]; B];
     for ci in 0..c_in {
         for ki in 0..KS {
             let row = ci * plane + ki * w + base;
-            let top = &input[row..row + KS + Q - 1];
-            let bottom = &input[row + w..row + w + KS + Q - 1];
-            let kw = taps.next().expect("c_in·5 rows of taps");
-            for (kj, wv) in kw.iter().enumerate() {
-                let wv = o.load(wv);
-                for (a, &x) in acc[0].iter_mut().zip(&top[kj..kj + Q]) {
-                    *a = o.madd(*a, o.splat(x), wv);
+            let rows = [
+                &input[row..row + KS + Q - 1],
+                &input[row + w..row + w + KS + Q - 1],
+            ];
+            let t0 = (ci * KS + ki) * KS;
+            for kj in 0..KS {
+                let mut wv = [o.zero(); B];
+                for (v, wb) in wv.iter_mut().zip(wbs) {
+                    *v = o.load(&wb[t0 + kj]);
                 }
-                for (a, &x) in acc[1].iter_mut().zip(&bottom[kj..kj + Q]) {
-                    *a = o.madd(*a, o.splat(x), wv);
+                for (r, src) in rows.iter().enumerate() {
+                    for (q, &x) in src[kj..kj + Q].iter().enumerate() {
+                        let x = o.splat(x);
+                        for (a, &v) in acc.iter_mut().zip(&wv) {
+                            a[r][q] = o.madd(a[r][q], x, v);
+                        }
+                    }
                 }
             }
         }
