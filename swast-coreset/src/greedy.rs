@@ -23,6 +23,33 @@ fn pairwise(points: &[f32], n: usize, dim: usize) -> Vec<f32> {
     }
     let mut d = vec![0f32; n * n];
     d.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+        crate::kernels::vectorized(DistRow {
+            t: &t,
+            n,
+            dim,
+            i,
+            row,
+        });
+    });
+    d
+}
+
+/// Row `i` of [`pairwise`]'s distances (a struct, so that pulp can compile it with the
+/// CPU's vector extensions: it must be inlined into the dispatched function).
+struct DistRow<'a> {
+    t: &'a [f32],
+    n: usize,
+    dim: usize,
+    i: usize,
+    row: &'a mut [f32],
+}
+
+impl pulp::NullaryFnOnce for DistRow<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let Self { t, n, dim, i, row } = self;
         row.fill(-0.0);
         for k in 0..dim {
             let (xi, col) = (t[k * n + i], &t[k * n..(k + 1) * n]);
@@ -34,8 +61,23 @@ fn pairwise(points: &[f32], n: usize, dim: usize) -> Vec<f32> {
             *v = v.sqrt();
         }
         row[i] = 0.0;
-    });
-    d
+    }
+}
+
+/// One facility-location gain (see [`crate::kernels::gain`]), for pulp's dispatch.
+struct Gain<'a> {
+    d: &'a [f32],
+    best: &'a [f32],
+    c: f32,
+}
+
+impl pulp::NullaryFnOnce for Gain<'_> {
+    type Output = f32;
+
+    #[inline(always)]
+    fn call(self) -> f32 {
+        crate::kernels::gain(self.d, self.best, self.c)
+    }
 }
 
 /// Result of a facility-location maximisation.
@@ -73,7 +115,8 @@ pub fn facility_location(
     let mut best = vec![0f32; n]; // current max sim of each point to S
     // gain of adding j: Σ_i max(0, sim(i, j) − best_i), reading row j (contiguous)
     let gain = |j: usize, best: &[f32]| -> f64 {
-        f64::from(crate::kernels::gain(&d[j * n..(j + 1) * n], best, c))
+        let d = &d[j * n..(j + 1) * n];
+        f64::from(crate::kernels::vectorized(Gain { d, best, c }))
     };
     let sample = if k == 0 {
         0

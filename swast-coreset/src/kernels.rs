@@ -4,8 +4,19 @@
 
 const LANES: usize = 8;
 
+/// Runs `op` compiled with AVX2 enabled where the CPU has it (pulp's run-time dispatch),
+/// else as it is. The eight lanes of [`lane_sum`] then take one 8-wide vector instead of
+/// two 4-wide ones: the same operations in the same order (nothing fused), so the same bits.
+pub(crate) fn vectorized<Op: pulp::NullaryFnOnce>(op: Op) -> Op::Output {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        return simd.vectorize(op);
+    }
+    op.call()
+}
+
 /// `Σ_i f(a_i, b_i)` over equal-length slices, in eight lanes.
-#[inline]
+#[inline(always)]
 fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0f32; LANES];
@@ -29,7 +40,7 @@ fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
 }
 
 /// `Σ_i max(0, (c − d_i) − b_i)`: a facility-location gain.
-#[inline]
+#[inline(always)]
 pub(crate) fn gain(d: &[f32], best: &[f32], c: f32) -> f32 {
     lane_sum(d, best, |dij, b| ((c - dij) - b).max(0.0))
 }
