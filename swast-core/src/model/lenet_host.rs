@@ -161,20 +161,11 @@ impl Conv {
     fn new(weight: &[f32], bias: Option<&[f32]>, c_out: usize, c_in: usize) -> Self {
         let taps = c_in * KS * KS;
         assert_eq!(weight.len(), c_out * taps, "conv weight shape");
-        let blocks = c_out.div_ceil(L);
-        let mut w = vec![[0.0; L]; blocks * taps];
-        for co in 0..c_out {
-            for t in 0..taps {
-                w[(co / L) * taps + t][co % L] = weight[co * taps + t];
-            }
-        }
-        let bias = bias.map_or_else(|| vec![0.0; c_out], <[f32]>::to_vec);
-        assert_eq!(bias.len(), c_out, "conv bias shape");
         Self {
             c_in,
             c_out,
-            w,
-            bias,
+            w: pack(weight, c_out, taps, [taps, 1]),
+            bias: bias_or_zeros(bias, c_out),
         }
     }
 
@@ -263,6 +254,26 @@ impl Conv {
             pool_store(o, *acc, bias, planes, stride, at);
         }
     }
+}
+
+/// Packs an `outs × ins` weight matrix, entry `(o, i)` at `weight[o·strides[0] + i·strides[1]]`,
+/// into `[outs/8][ins]` vectors: lane `l` of vector `[b][i]` is output `8b + l` (zero past
+/// `outs`).
+fn pack(weight: &[f32], outs: usize, ins: usize, strides: [usize; 2]) -> Vec<V> {
+    let mut w = vec![[0.0; L]; outs.div_ceil(L) * ins];
+    for o in 0..outs {
+        for i in 0..ins {
+            w[(o / L) * ins + i][o % L] = weight[o * strides[0] + i * strides[1]];
+        }
+    }
+    w
+}
+
+/// `bias`, or `n` zeros for a layer without one.
+fn bias_or_zeros(bias: Option<&[f32]>, n: usize) -> Vec<f32> {
+    let bias = bias.map_or_else(|| vec![0.0; n], <[f32]>::to_vec);
+    assert_eq!(bias.len(), n, "bias shape");
+    bias
 }
 
 /// Max-pools the accumulators of `2 × Q` conv pixels into `Q / 2` outputs, adds the bias,
@@ -354,20 +365,11 @@ struct Dense {
 impl Dense {
     fn new(weight: &[f32], bias: Option<&[f32]>, d_in: usize, d_out: usize) -> Self {
         assert_eq!(weight.len(), d_in * d_out, "linear weight shape");
-        let blocks = d_out.div_ceil(L);
-        let mut w = vec![[0.0; L]; blocks * d_in];
-        for i in 0..d_in {
-            for j in 0..d_out {
-                w[(j / L) * d_in + i][j % L] = weight[i * d_out + j];
-            }
-        }
-        let bias = bias.map_or_else(|| vec![0.0; d_out], <[f32]>::to_vec);
-        assert_eq!(bias.len(), d_out, "linear bias shape");
         Self {
             d_in,
             d_out,
-            w,
-            bias,
+            w: pack(weight, d_out, d_in, [1, d_out]),
+            bias: bias_or_zeros(bias, d_out),
         }
     }
 
