@@ -329,6 +329,29 @@ pub fn train_flops_per_sample_f(forward_flops: f64) -> f64 {
     3.0 * forward_flops
 }
 
+/// Once per process, on glibc: allocates, fills and frees one 30 MiB block. Freeing a block
+/// that large raises glibc's dynamic `mmap` threshold to its size and the heap trim
+/// threshold to twice that (glibc's initial values are 128 KiB and 256 KiB).
+///
+/// A training step frees and reallocates megabytes of tensors. Under the initial
+/// thresholds the heap top they came from is handed back to the kernel, or they get their
+/// own `mmap`, so every step pays page faults and the zeroing of fresh pages. Loading a
+/// dataset from disk frees large blocks, so `swast train` ran with high thresholds already;
+/// a process that trains on data made in memory (`cargo xtask bench`, a library user) did
+/// not. No value changes.
+fn raise_malloc_thresholds() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // under glibc's 32 MiB ceiling for the dynamic threshold with room for the
+            // chunk header and flags; filled, so that no allocator can skip it
+            let block = vec![1u8; 30 << 20];
+            drop(std::hint::black_box(block));
+        });
+    }
+}
+
 impl Trainer {
     /// A fresh trainer: the model is initialised from `seed` on `device` (autodiff is added
     /// here), data streams are seeded from `seed`.
@@ -346,6 +369,7 @@ impl Trainer {
         seed: u64,
         device: &Device,
     ) -> Result<Self, TrainError> {
+        raise_malloc_thresholds();
         let device = device.clone().without_autodiff();
         // initial weights come from swast's own seeded generator (see `model::reinit`), so
         // they depend on the seed alone, whatever other threads draw from burn's generator
