@@ -141,30 +141,20 @@ pub fn probe_with(
             host.forward(fill, &mut out.features, &mut logits);
             push_outputs(&mut out, &logits, indices, ds);
         }
-        None => burn_pass(&mut out, &model, ds, indices, batcher, &device, batch),
+        // burn's ops, one after the other, batch by batch
+        None => {
+            for chunk in indices.chunks(batch.max(1)) {
+                let b = batcher.batch(ds, chunk, None, &device);
+                let o = model.forward_output(b.images);
+                let [_, f] = o.features.dims();
+                out.feature_dim = f;
+                let logits: Vec<f32> = o.logits.into_data().iter::<f32>().collect();
+                out.features.extend(o.features.into_data().iter::<f32>());
+                push_outputs(&mut out, &logits, chunk, ds);
+            }
+        }
     }
     out
-}
-
-/// The probe pass op by op through burn, in batches of `batch`.
-fn burn_pass(
-    out: &mut Probe,
-    model: &Network,
-    ds: &Dataset,
-    indices: &[usize],
-    batcher: &Batcher,
-    device: &Device,
-    batch: usize,
-) {
-    for chunk in indices.chunks(batch.max(1)) {
-        let b = batcher.batch(ds, chunk, None, device);
-        let o = model.forward_output(b.images);
-        let [_, f] = o.features.dims();
-        out.feature_dim = f;
-        let logits: Vec<f32> = o.logits.into_data().iter::<f32>().collect();
-        out.features.extend(o.features.into_data().iter::<f32>());
-        push_outputs(out, &logits, chunk, ds);
-    }
 }
 
 /// Whether [`probe`] runs `model` on `device` through fused host kernels.
@@ -218,9 +208,7 @@ pub fn probe_sharded(
     devices: &[Device],
     batch: usize,
 ) -> Probe {
-    let host = devices
-        .first()
-        .is_some_and(|d| host_lenet(model, &d.clone().without_autodiff()).is_some());
+    let host = devices.first().is_some_and(|d| has_fused_kernels(model, d));
     if devices.len() <= 1 || indices.len() < 2 || host {
         // the fused host kernels run on every core already
         let d = devices

@@ -64,24 +64,23 @@ impl LeNet5 {
         fn vals<const D: usize>(t: &Param<Tensor<D>>) -> Vec<f32> {
             t.val().into_data().iter::<f32>().collect()
         }
-        let conv = |c: &Conv2d| HostLayer {
-            weight: vals(&c.weight),
-            bias: c.bias.as_ref().map(vals),
-            dims: c.weight.dims().to_vec(),
-        };
-        let linear = |l: &Linear| HostLayer {
-            weight: vals(&l.weight),
-            bias: l.bias.as_ref().map(vals),
-            dims: l.weight.dims().to_vec(),
-        };
+        fn layer<const D: usize>(w: &Param<Tensor<D>>, b: Option<&Param<Tensor<1>>>) -> HostLayer {
+            HostLayer {
+                weight: vals(w),
+                bias: b.map(vals),
+                dims: w.dims().to_vec(),
+            }
+        }
+        let (c1, c2) = (&self.conv1, &self.conv2);
+        let (f1, f2, f3) = (&self.fc1, &self.fc2, &self.fc3);
         LeNetHost::new(
             input,
             [
-                conv(&self.conv1),
-                conv(&self.conv2),
-                linear(&self.fc1),
-                linear(&self.fc2),
-                linear(&self.fc3),
+                layer(&c1.weight, c1.bias.as_ref()),
+                layer(&c2.weight, c2.bias.as_ref()),
+                layer(&f1.weight, f1.bias.as_ref()),
+                layer(&f2.weight, f2.bias.as_ref()),
+                layer(&f3.weight, f3.bias.as_ref()),
             ],
         )
     }

@@ -145,7 +145,7 @@ impl Ops for V3 {
     }
 }
 
-/// One 5×5 convolution, stride 1, its weights packed for [`conv_row`].
+/// One 5×5 convolution, stride 1, its weights packed for [`conv_px`].
 #[derive(Debug, Clone)]
 struct Conv {
     c_in: usize,
