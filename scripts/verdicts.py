@@ -91,3 +91,128 @@ if r is not None and r:
     print(
         f"== Fig. 5a: last round noisy share coreset-only {float(last['coreset_only_mean']):.2f}% vs SWaST-cut {float(last['swast_cut_mean']):.2f}%"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Paired statistics (issue 24), from the per-seed CSVs (`<target>-seeds.csv`): within a
+# seed every arm shares the subset, the initial weights and the data order, so each Δ is
+# taken per seed against coreset-only of the same seed; mean and 95% interval (Student's t).
+#
+# A verdict per cell, against the paper's effect (its cell − its coreset-only):
+#   reproduced                     the interval excludes 0, on the paper's side
+#   not resolvable at this power   the interval holds both 0 and the paper's effect
+#   not reproduced                 the interval holds 0 but not the paper's effect
+#   opposite                       the interval excludes 0, on the other side
+# Trajectory lines (the paper's stability claim, fixed before the grids ran): SWaST's
+# lowest test accuracy after the first selection and its mean over the coreset phase are
+# above coreset-only's (Δ > 0): reproduced / not resolved (interval holds 0) / opposite.
+
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201,
+        2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086]
+
+
+def paired(diffs):
+    """Mean and 95% half-width of paired differences (half-width None for one pair)."""
+    n = len(diffs)
+    if n == 0:
+        return None
+    m = sum(diffs) / n
+    if n == 1:
+        return m, None, n
+    var = sum((d - m) ** 2 for d in diffs) / (n - 1)
+    t = T975[n - 2] if n - 2 < len(T975) else 1.96
+    return m, t * (var / n) ** 0.5, n
+
+
+def verdict(p, effect):
+    m, h, _ = p
+    if h is None:
+        return "one seed: no interval"
+    lo, hi = m - h, m + h
+    if effect is None:
+        return "reproduced" if lo > 0 else ("opposite" if hi < 0 else "not resolved")
+    side = 1 if effect >= 0 else -1
+    if (lo > 0 and side > 0) or (hi < 0 and side < 0):
+        return "reproduced"
+    if lo > 0 or hi < 0:
+        return "opposite"
+    if lo <= effect <= hi:
+        return "not resolvable at this power"
+    return "not reproduced"
+
+
+def seed_rows(target):
+    r = rows(f"{target}-seeds.csv")
+    if not r:
+        return None
+    out = {}
+    for x in r:
+        out.setdefault(x["cell"], {})[int(x["seed"])] = x
+    return out
+
+
+def diffs(cells, a, b, key):
+    if a not in cells or b not in cells:
+        return []
+    d = []
+    for seed, x in sorted(cells[a].items()):
+        y = cells[b].get(seed)
+        if y is not None and x[key] != "" and y[key] != "":
+            d.append(float(x[key]) - float(y[key]))
+    return d
+
+
+def fmt(p):
+    m, h, n = p
+    if h is None:
+        return f"{m:+.2f} (n = 1)"
+    return f"{m:+.2f} [{m - h:+.2f}, {m + h:+.2f}] (n = {n})"
+
+
+for variant in ["trim", "cut"]:
+    cells = seed_rows(f"table1-{variant}")
+    t = table1(variant)
+    if cells is None or t is None:
+        continue
+    paper = {k: None for k in t}
+    for x in rows(f"table1-{variant}.csv"):
+        try:
+            paper[(x["coreset"], x["rate"])] = float(x["paper"])
+        except ValueError:
+            pass
+    print(f"== Table 1, {variant}, paired against coreset-only of the same seed (final accuracy)")
+    for size in ["0.1", "0.05", "0.01"]:
+        co = f"table1-{variant}-coreset-only-{size}"
+        for rate in ["0.9", "0.7", "0.5", "0.3", "0.1"]:
+            cell = f"table1-{variant}-{rate}-{size}"
+            p = paired(diffs(cells, cell, co, "test_accuracy"))
+            if p is None:
+                continue
+            pe = paper.get((size, rate))
+            pc = paper.get((size, "coreset-only"))
+            effect = None if pe is None or pc is None else pe - pc
+            print(
+                f"  {size:>5} rate {rate}: Δ {fmt(p)}; paper {effect:+.2f}: {verdict(p, effect)}"
+                if effect is not None
+                else f"  {size:>5} rate {rate}: Δ {fmt(p)}"
+            )
+        if variant == "cut":
+            on, off = f"table1-cut-0.5-{size}", f"table1-cut-0.5-{size}-preserve-off"
+            p = paired(diffs(cells, on, off, "test_accuracy"))
+            if p is not None:
+                print(f"  {size:>5} preservation complete − off at 50%: {fmt(p)}: {verdict(p, None)}")
+    print(f"== Trajectory, {variant}: SWaST − coreset-only of the same seed (claim: > 0)")
+    for size in ["0.1", "0.05", "0.01"]:
+        co = f"table1-{variant}-coreset-only-{size}"
+        for rate in ["0.9", "0.7", "0.5", "0.3", "0.1"]:
+            cell = f"table1-{variant}-{rate}-{size}"
+            for key, what in [("min_after_selection", "lowest"), ("mean_coreset_phase", "mean")]:
+                p = paired(diffs(cells, cell, co, key))
+                if p is not None:
+                    print(f"  {size:>5} rate {rate} {what:>6}: {fmt(p)}: {verdict(p, None)}")
+
+for target in ["head", "lambda", "rigl-cadence", "fig6", "fig9", "table-noise"]:
+    cells = seed_rows(target)
+    if cells is None:
+        continue
+    print(f"== {target}: per-seed cells found: {len(cells)} (paired tables in {target}.md)")

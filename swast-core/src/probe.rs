@@ -20,7 +20,8 @@ pub struct Probe {
     pub indices: Vec<usize>,
     /// Labels of the rows (as the training set holds them, noisy or not).
     pub labels: Vec<u16>,
-    /// Number of classes `K`.
+    /// Number of classes `K`: the width of the logits (a head wider than the dataset's
+    /// class count, `model.head_outputs`, has classes no sample carries).
     pub classes: usize,
     /// Feature width `F`.
     pub feature_dim: usize,
@@ -116,7 +117,8 @@ pub fn probe_with(
 ) -> Probe {
     let model = model.valid();
     let device = device.clone().without_autodiff();
-    let k = ds.num_classes();
+    // the logits' width: the class count, or a wider head (`model.head_outputs`)
+    let k = model.outputs().max(ds.num_classes());
     let mut out = Probe {
         indices: indices.to_vec(),
         labels: indices.iter().map(|&i| ds.labels()[i]).collect(),

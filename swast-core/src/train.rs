@@ -612,7 +612,6 @@ impl Trainer {
             Some(&mut self.state.shuffle_rng),
         );
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
-        let k = train.num_classes();
         let (epoch, steps) = (self.state.epoch as f64, chunks.len().max(1) as f64);
         for (i, pos) in chunks.into_iter().enumerate() {
             self.epoch_span = Some((epoch + i as f64 / steps, epoch + (i + 1) as f64 / steps));
@@ -627,6 +626,8 @@ impl Trainer {
                 Tensor::<1>::from_data(TensorData::new(v, [pos.len()]), &ad)
             });
             let kl = opts.preserve.map(|(stored, lambda)| {
+                // the stored rows are as wide as the logits (`model.head_outputs`)
+                let k = stored.classes;
                 let mut probs = vec![0f32; idx.len() * k];
                 let mut mask = vec![0f32; idx.len()];
                 for (r, &i) in idx.iter().enumerate() {

@@ -363,7 +363,56 @@ impl Config {
         self.check_guard()?;
         self.check_prune_schedule()?;
         self.check_coreset()?;
+        self.check_selects()?;
         non_negative("preserve.lambda", self.preserve.lambda, "")
+    }
+
+    /// Whether the method selects coresets (coreset-only, SWaST-trim, SWaST-cut).
+    pub fn selects(&self) -> bool {
+        matches!(
+            self.method,
+            Method::CoresetOnly | Method::SwastTrim | Method::SwastCut
+        )
+    }
+
+    /// The selection schedule (`coreset.schedule`, `.interval`, `.warmup`, `.fraction` over
+    /// `train.epochs`).
+    pub fn schedule(&self) -> crate::schedule::Schedule {
+        use crate::schedule::{Schedule, ScheduleKind};
+        let warmup = usize::try_from(self.coreset.warmup).ok();
+        let (t, a, r) = (
+            self.train.epochs,
+            self.coreset.fraction,
+            self.coreset.interval,
+        );
+        match self.coreset.schedule {
+            ScheduleKind::Literal => Schedule::literal(t, a, r, warmup),
+            ScheduleKind::Cords => Schedule::cords(t, a, r, warmup),
+        }
+    }
+
+    /// A coreset method whose schedule never selects would train on the full data: a
+    /// pruning-only or dense run under another name. That is an error, not a silent run.
+    fn check_selects(&self) -> Result<(), ConfigError> {
+        if !self.selects() || !self.schedule().selection_epochs().is_empty() {
+            return Ok(());
+        }
+        let first = match usize::try_from(self.coreset.warmup) {
+            Ok(w) => format!("coreset.warmup = {w}"),
+            Err(_) => "the automatic warm-up".into(),
+        };
+        Err(ConfigError(format!(
+            "method {} never selects a coreset: with coreset.interval = {} and train.epochs = {} ({first}, coreset.schedule = \"{}\") no selection round falls within the run, so it would train on all data like pruning-only or dense; lower coreset.interval or raise train.epochs (e.g. --set coreset.interval={} for {} epochs)",
+            self.method.as_str(),
+            self.coreset.interval,
+            self.train.epochs,
+            match self.coreset.schedule {
+                crate::schedule::ScheduleKind::Literal => "literal",
+                crate::schedule::ScheduleKind::Cords => "cords",
+            },
+            (self.train.epochs / 5).max(1),
+            self.train.epochs
+        )))
     }
 
     /// `data.image_size` applies to image folders only, and must be a sensible side.

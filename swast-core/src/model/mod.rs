@@ -84,6 +84,18 @@ pub trait SwastModel {
     fn forward_flops(&self) -> u64 {
         self.layers().iter().map(|l| l.flops).sum()
     }
+    /// Width of the logits: the classifier's output count (the class count, or
+    /// `model.head_outputs`).
+    fn outputs(&self) -> usize {
+        self.layers()
+            .iter()
+            .rev()
+            .find(|l| l.role == Role::Classifier)
+            .map_or(0, |l| match l.kind {
+                LayerKind::Linear => l.shape[1],
+                LayerKind::Conv => l.shape[0],
+            })
+    }
 }
 
 /// Architectures by config name.
@@ -150,6 +162,11 @@ pub struct ModelConfig {
     pub width: f64,
     /// Hidden layer sizes of the MLP.
     pub mlp_hidden: Vec<usize>,
+    /// Outputs of the classifier head; 0 = the dataset's class count. A wider head (e.g.
+    /// 1000, as torchvision's ImageNet heads that the paper's parameter counts imply) keeps
+    /// the labels: the extra outputs are classes no sample has, the loss is the softmax over
+    /// all outputs and evaluation takes the arg-max over all of them, as PyTorch does.
+    pub head_outputs: usize,
 }
 
 impl Default for ModelConfig {
@@ -158,6 +175,7 @@ impl Default for ModelConfig {
             arch: Arch::Lenet5,
             width: 1.0,
             mlp_hidden: vec![256, 128],
+            head_outputs: 0,
         }
     }
 }
@@ -198,7 +216,28 @@ impl ModelConfig {
         if self.arch == Arch::Mlp && self.mlp_hidden.contains(&0) {
             return Err("model.mlp_hidden sizes must be positive".into());
         }
+        if self.head_outputs > 100_000 {
+            return Err(format!(
+                "model.head_outputs must be at most 100000 (0 = the class count), got {}",
+                self.head_outputs
+            ));
+        }
         Ok(())
+    }
+
+    /// The classifier's output count for data with `classes` classes: `head_outputs`, or
+    /// the class count when it is 0. A head narrower than the class count is an error.
+    pub fn outputs(&self, classes: usize) -> Result<usize, ModelError> {
+        match self.head_outputs {
+            0 => Ok(classes),
+            h if h >= classes => Ok(h),
+            h => Err(ModelError {
+                arch: self.arch.as_str(),
+                message: format!(
+                    "model.head_outputs = {h} is below the dataset's {classes} classes: set it to 0 (the class count) or at least {classes}"
+                ),
+            }),
+        }
     }
 
     /// Builds the model for inputs of shape `[C, H, W]` and `classes` outputs on `device`.
@@ -219,6 +258,7 @@ impl ModelConfig {
             });
         }
         let w = self.width;
+        let classes = self.outputs(classes)?;
         Ok(match self.arch {
             Arch::Mlp => Network::Mlp(Mlp::new(input, &self.mlp_hidden, classes, device)),
             Arch::Lenet5 => Network::LeNet5(LeNet5::new(input, classes, device)?),

@@ -122,6 +122,11 @@ pub(super) fn evaluate(
     if let Some((te, _)) = &evaluated {
         st.samples_since_eval = 0;
         st.best_test_accuracy = st.best_test_accuracy.max(te.accuracy);
+        st.trajectory.push(super::state::TrajectoryPoint {
+            epoch: t,
+            test_accuracy: te.accuracy,
+            rounds: st.rounds,
+        });
     }
     st.last_train_accuracy = tr.stats.accuracy;
     st.wall_seconds += seconds;
@@ -153,6 +158,32 @@ pub(super) fn evaluate(
         true,
     )?;
     Ok(evaluated)
+}
+
+/// Before the first selection round (starting epoch `t`): the test accuracy of the model
+/// the round will probe, kept in the record. The evaluation of epoch `t − 1` is reused when
+/// the cadence made one; otherwise the test set is evaluated now (no weight, random stream
+/// or schedule changes: the run's arithmetic stays the same).
+pub(super) fn before_first_selection(
+    cfg: &Config,
+    trainer: &mut Trainer,
+    data: &PreparedData,
+    st: &mut RunRecord,
+    t: usize,
+) {
+    if st.rounds > 0 || st.accuracy_at_first_selection.is_some() {
+        return;
+    }
+    let acc = match st.trajectory.last() {
+        Some(p) if p.epoch + 1 == t => p.test_accuracy,
+        _ => {
+            let t0 = Instant::now();
+            let acc = trainer.evaluate(&data.test, eval_batch(cfg)).accuracy;
+            st.phase_seconds.eval += t0.elapsed().as_secs_f64();
+            acc
+        }
+    };
+    st.accuracy_at_first_selection = Some(acc);
 }
 
 /// Whether epoch `t` is evaluated: every `train.eval_every` epochs and the last one; with

@@ -111,6 +111,27 @@ pub struct Summary {
     /// The class names, in label order (an image folder's class folders, sorted).
     #[serde(default)]
     pub class_names: Vec<String>,
+    /// The path, not only the end point: the test accuracy before the first selection,
+    /// the lowest after it and the mean over the coreset phase (on the evaluation cadence).
+    #[serde(default)]
+    pub trajectory: super::TrajectorySummary,
+    /// Every test evaluation: epoch, accuracy and the selection rounds done by then.
+    #[serde(default)]
+    pub test_trajectory: Vec<super::TrajectoryPoint>,
+    /// The classifier mask's density over the rows of the outputs that are classes of the
+    /// data (`used`) and over the extra outputs of a wider head (`unused`,
+    /// `model.head_outputs`); `None` without a classifier mask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier_row_density: Option<RowDensity>,
+}
+
+/// A classifier mask's density over the rows of used and unused outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RowDensity {
+    /// Kept share of the weights into the outputs that are classes of the data.
+    pub used: f64,
+    /// Kept share of the weights into the extra outputs (`None`: the head has none).
+    pub unused: Option<f64>,
 }
 
 /// Where a run's events go: the run's `metrics.jsonl` and the caller's sink.
@@ -391,5 +412,33 @@ fn summarize(
         mask_updates: ts.mask_updates,
         regrown_share: ts.regrown as f64 / masked_kept.max(1) as f64,
         class_names: data.train.class_names().to_vec(),
+        trajectory: super::TrajectorySummary::of(&st.trajectory, st.accuracy_at_first_selection),
+        test_trajectory: st.trajectory.clone(),
+        classifier_row_density: classifier_row_density(trainer, data.train.num_classes()),
     }
+}
+
+/// The classifier mask's kept share over the outputs `< classes` and over the others.
+fn classifier_row_density(trainer: &Trainer, classes: usize) -> Option<RowDensity> {
+    use crate::model::{LayerKind, Role};
+    let mask = trainer
+        .masks()?
+        .layers()
+        .iter()
+        .rev()
+        .find(|l| l.info.role == Role::Classifier && l.info.kind == LayerKind::Linear)?;
+    let keep = mask.keep();
+    // linear weights are stored [in, out]: output o's weights are every out-th entry
+    let out = mask.info.shape[1];
+    let (mut kept, mut total) = ([0usize; 2], [0usize; 2]);
+    for (j, &k) in keep.iter().enumerate() {
+        let side = usize::from(j % out >= classes);
+        total[side] += 1;
+        kept[side] += usize::from(k);
+    }
+    let share = |s: usize| (total[s] > 0).then(|| kept[s] as f64 / total[s] as f64);
+    Some(RowDensity {
+        used: share(0)?,
+        unused: share(1),
+    })
 }

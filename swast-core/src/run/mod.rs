@@ -28,7 +28,7 @@ pub use round::{RoundRecord, budget_of, scaled_budget, schedule_of, selects};
 pub use setup::{
     Components, DenseOnly, PreparedData, RunOptions, build_trainer, load_run, prepare_data,
 };
-pub use state::{PhaseSeconds, RunRecord};
+pub use state::{PhaseSeconds, RunRecord, TrajectoryPoint, TrajectorySummary};
 
 use crate::events::{Event, EventSink};
 use crate::model::trainable_params;
@@ -89,6 +89,7 @@ pub fn run(
         let t0 = Instant::now();
         // select with the *current* (sparse) model; SWaST-cut stores its outputs on the coreset
         if phase == Phase::Select {
+            epoch::before_first_selection(cfg, &mut trainer, &data, &mut st.rec, t);
             let sel = selector
                 .as_deref_mut()
                 .expect("selection phases need a selector");

@@ -9,7 +9,7 @@ use crate::events::Event;
 use crate::model::SwastModel;
 use crate::probe::Probe;
 use crate::prune::LayerSummary;
-use crate::schedule::{Schedule, ScheduleKind};
+use crate::schedule::Schedule;
 use crate::train::{Preserved, Trainer};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -21,20 +21,16 @@ use super::state::RunRecord;
 
 /// Whether a method selects coresets.
 pub fn selects(m: Method) -> bool {
-    matches!(
-        m,
-        Method::CoresetOnly | Method::SwastTrim | Method::SwastCut
-    )
+    Config {
+        method: m,
+        ..Config::default()
+    }
+    .selects()
 }
 
-/// The selection schedule of a config.
+/// The selection schedule of a config ([`Config::schedule`]).
 pub fn schedule_of(cfg: &Config) -> Schedule {
-    let warmup = usize::try_from(cfg.coreset.warmup).ok();
-    let (t, a, r) = (cfg.train.epochs, cfg.coreset.fraction, cfg.coreset.interval);
-    match cfg.coreset.schedule {
-        ScheduleKind::Literal => Schedule::literal(t, a, r, warmup),
-        ScheduleKind::Cords => Schedule::cords(t, a, r, warmup),
-    }
+    cfg.schedule()
 }
 
 /// The coreset size for a training set of `n`: `round(fraction·n)`, at least 1.

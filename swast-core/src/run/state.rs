@@ -70,6 +70,55 @@ pub struct RunRecord {
     /// Samples trained on since the last evaluation (`train.eval_every = 0`).
     #[serde(default)]
     pub samples_since_eval: u64,
+    /// Every test evaluation on the run's cadence, in order (the run's trajectory).
+    #[serde(default)]
+    pub trajectory: Vec<TrajectoryPoint>,
+    /// Test accuracy of the model just before the first selection round (evaluated then
+    /// when the cadence had not evaluated the epoch before).
+    #[serde(default)]
+    pub accuracy_at_first_selection: Option<f64>,
+}
+
+/// One test evaluation of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrajectoryPoint {
+    /// The (1-based) epoch after which the model was evaluated.
+    pub epoch: usize,
+    /// Test accuracy, a fraction in 0..1.
+    pub test_accuracy: f64,
+    /// Selection rounds done by then (0: still in the full-data warm-up).
+    pub rounds: usize,
+}
+
+/// What a run's trajectory says about its path, beside its end point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrajectorySummary {
+    /// Test accuracy just before the first selection round.
+    pub at_first_selection: Option<f64>,
+    /// The lowest test accuracy evaluated after the first selection.
+    pub min_after_selection: Option<f64>,
+    /// The mean test accuracy over the coreset phase's evaluations (on the run's cadence).
+    pub mean_coreset_phase: Option<f64>,
+    /// Evaluations the two figures above are taken over.
+    pub coreset_phase_evals: usize,
+}
+
+impl TrajectorySummary {
+    /// The figures of `points` (and the accuracy before the first selection).
+    pub fn of(points: &[TrajectoryPoint], at_first_selection: Option<f64>) -> Self {
+        let after: Vec<f64> = points
+            .iter()
+            .filter(|p| p.rounds > 0)
+            .map(|p| p.test_accuracy)
+            .collect();
+        Self {
+            at_first_selection,
+            min_after_selection: after.iter().copied().reduce(f64::min),
+            mean_coreset_phase: (!after.is_empty())
+                .then(|| after.iter().sum::<f64>() / after.len() as f64),
+            coreset_phase_evals: after.len(),
+        }
+    }
 }
 
 fn one() -> f64 {
@@ -91,6 +140,8 @@ impl Default for RunRecord {
             best_test_accuracy: 0.0,
             last_train_accuracy: 0.0,
             samples_since_eval: 0,
+            trajectory: Vec::new(),
+            accuracy_at_first_selection: None,
         }
     }
 }
@@ -299,6 +350,29 @@ mod tests {
             RunRecord::from_sections(Path::new("c.bin"), b"{\"step\": 3}", Vec::new()).unwrap();
         assert_eq!(back, RunRecord::default());
         assert_eq!(back.budget_scale, 1.0);
+    }
+
+    #[test]
+    fn the_trajectory_summary_reads_only_the_points_after_the_first_selection() {
+        let p = |epoch, test_accuracy, rounds| TrajectoryPoint {
+            epoch,
+            test_accuracy,
+            rounds,
+        };
+        let points = [
+            p(5, 0.80, 0),
+            p(10, 0.70, 1),
+            p(15, 0.60, 1),
+            p(20, 0.90, 2),
+        ];
+        let s = TrajectorySummary::of(&points, Some(0.82));
+        assert_eq!(s.at_first_selection, Some(0.82));
+        assert_eq!(s.min_after_selection, Some(0.60));
+        assert!((s.mean_coreset_phase.unwrap() - 0.7333333333).abs() < 1e-9);
+        assert_eq!(s.coreset_phase_evals, 3);
+        // a run that never selected has no coreset phase
+        let s = TrajectorySummary::of(&points[..1], None);
+        assert_eq!((s.min_after_selection, s.mean_coreset_phase), (None, None));
     }
 
     #[test]
