@@ -638,6 +638,11 @@ fn real_main() -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    // a closed stdout or stderr (`swast data info --json | head`) ends the process by
+    // SIGPIPE, quietly and with the usual status, as Unix tools do; Rust's runtime would
+    // otherwise ignore the signal and the next print would panic. Run files are written
+    // atomically, so nothing already written is damaged.
+    sigpipe::reset();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()

@@ -173,9 +173,16 @@ fn bad_input_is_a_one_line_error() {
             "--set",
             "method=swast-trim",
             "--set",
+            "coreset.interval=2",
+            "--set",
             "prune.method=channel-l1",
         ],
         "SWaST-trim",
+    );
+    // a coreset method whose schedule never selects (the defaults: 10 epochs, R = 20)
+    fails_with(
+        &["train", "--set", "method=swast-cut"],
+        "never selects a coreset: with coreset.interval = 20 and train.epochs = 10",
     );
     // an output folder that cannot be created
     fails_with(
@@ -401,4 +408,88 @@ fn a_run_is_bit_identical_on_one_and_two_threads() {
         ));
     }
     assert_eq!(prints[0].difference(&prints[1]), None);
+}
+
+#[test]
+fn every_command_that_loads_data_refuses_an_oversized_image_side_with_one_message() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(t.path().join("imgs/train/a")).unwrap();
+    // data info: the loader's own bound (it used to abort on a 10 GB allocation)
+    let o = swast(
+        &[
+            "data",
+            "info",
+            "--dataset",
+            "folder",
+            "--dir",
+            "imgs",
+            "--image-size",
+            "100000",
+        ],
+        t.path(),
+    );
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("100000") && err.contains("4096"), "{err}");
+    // train and run: the config's check, with the same bound
+    for cmd in ["train", "run"] {
+        let o = swast(
+            &[
+                cmd,
+                "--set",
+                "data.dataset=folder",
+                "--set",
+                "data.dir=imgs",
+                "--set",
+                "data.image_size=100000",
+            ],
+            t.path(),
+        );
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {err}");
+        assert!(
+            err.contains("data.image_size") && err.contains("4096"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
+#[test]
+fn out_naming_a_file_and_a_lock_that_is_not_one_get_their_own_messages() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("afile"), "keep me").unwrap();
+    for out in ["afile", "afile/below"] {
+        let o = swast(
+            &["train", "--set", "train.epochs=1", "--out", out],
+            t.path(),
+        );
+        let (_, err) = text(&o);
+        assert!(!o.status.success());
+        assert!(
+            err.contains("afile is a file, not a folder")
+                && err.contains(&format!("run folder {out}:"))
+                && err.contains("--out"),
+            "{out}: {err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(t.path().join("afile")).unwrap(),
+        "keep me"
+    );
+    // a run.lock holding garbage, and one that is a folder
+    std::fs::create_dir_all(t.path().join("r1")).unwrap();
+    std::fs::write(t.path().join("r1/run.lock"), "garbage").unwrap();
+    std::fs::create_dir_all(t.path().join("r2/run.lock")).unwrap();
+    for (dir, what) in [("r1", "no `host=`"), ("r2", "it is a folder")] {
+        let o = swast(
+            &["train", "--set", "train.epochs=1", "--out", dir],
+            t.path(),
+        );
+        let (_, err) = text(&o);
+        assert!(!o.status.success());
+        assert!(
+            err.contains("is not a run lock") && err.contains(what) && !err.contains("in use"),
+            "{dir}: {err}"
+        );
+    }
 }

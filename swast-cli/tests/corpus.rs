@@ -150,7 +150,12 @@ fn a_full_disk_on_resume_keeps_the_last_checkpoint_and_the_run_resumes_after() {
     use swast_core::config::Config;
     use swast_core::events::VecSink;
     use swast_core::run::{RunOptions, run};
-    let sets = ["data.max_train=300", "train.epochs=3", "method=swast-cut"];
+    let sets = [
+        "data.max_train=300",
+        "train.epochs=3",
+        "coreset.interval=1",
+        "method=swast-cut",
+    ];
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("r");
     // one epoch done and checkpointed

@@ -240,7 +240,7 @@ fn corrupt_checkpoint_is_reported_and_kept() {
 #[test]
 fn unavailable_method_is_a_clear_error() {
     let t = tempfile::tempdir().unwrap();
-    let c = cfg(&["method=swast-cut"]);
+    let c = cfg(&["method=swast-cut", "coreset.interval=2"]);
     let e = run(
         &c,
         &dev(),

@@ -53,6 +53,8 @@ struct Entry {
 /// The files of both splits, before decoding.
 #[derive(Debug)]
 struct Layout {
+    /// The dataset's folder.
+    root: PathBuf,
     classes: Vec<String>,
     train: Vec<Entry>,
     test: Vec<Entry>,
@@ -80,13 +82,36 @@ fn is_image(p: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// Names starting with `.` (checked on the raw bytes, so a non-UTF-8 name is judged too).
 fn hidden(p: &Path) -> bool {
     p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.'))
+        .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
 }
 
-/// Sorted subfolders of `dir` (hidden ones skipped).
+/// What identifies a file or folder on disk: device and inode, so that two paths to one
+/// file (links, bind mounts) are seen as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FileId(u64, u64);
+
+#[cfg(unix)]
+fn file_id(_: &Path, m: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    FileId(m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(p: &Path, _: &std::fs::Metadata) -> FileId {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .hash(&mut h);
+    FileId(0, h.finish())
+}
+
+/// Sorted subfolders of `dir` (hidden ones skipped), by their names' raw bytes. A link to
+/// a folder counts here (a split's class folders may be links); deeper, links to folders
+/// are not followed ([`images_under`]).
 fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).map_err(io(dir))? {
@@ -95,43 +120,153 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
             out.push(p);
         }
     }
-    out.sort();
+    // on one parent, paths compare by their last component's bytes
+    out.sort_by(|a, b| {
+        let key = |p: &Path| p.file_name().map(|n| n.as_encoded_bytes().to_vec());
+        key(a).cmp(&key(b))
+    });
     Ok(out)
 }
 
-/// Every image file under `dir`, at any depth, sorted by path.
-fn images_under(dir: &Path) -> Result<Vec<PathBuf>> {
+/// One image file found by the walk.
+#[derive(Debug, Clone)]
+struct Found {
+    path: PathBuf,
+    id: FileId,
+    /// Reached through a symbolic link to a file.
+    linked: bool,
+}
+
+/// Every image file under `dir`, at any depth, sorted by path. Each real folder is walked
+/// once (`visited`, by device and inode: a bind mount or a link to an ancestor cannot loop);
+/// links to folders below `dir` are not followed (a link to a parent or to another class's
+/// folder would count images twice or under another class's label); links to files are
+/// kept, marked, so that a file the tree also holds for real is counted once
+/// ([`dedup`]). Broken links are skipped with a warning.
+fn images_under(dir: &Path, visited: &mut std::collections::HashSet<FileId>) -> Result<Vec<Found>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
+    let mut skipped_links = 0usize;
     while let Some(d) = stack.pop() {
+        let meta = std::fs::metadata(&d).map_err(io(&d))?;
+        if !visited.insert(file_id(&d, &meta)) {
+            tracing::warn!(
+                "{}: this folder was already read (a bind mount or a loop); its images are counted once",
+                d.display()
+            );
+            continue;
+        }
         for e in std::fs::read_dir(&d).map_err(io(&d))? {
-            let p = e.map_err(io(&d))?.path();
+            let e = e.map_err(io(&d))?;
+            let p = e.path();
             if hidden(&p) {
                 continue;
             }
-            if p.is_dir() {
+            let ft = e.file_type().map_err(io(&p))?;
+            if ft.is_symlink() {
+                match std::fs::metadata(&p) {
+                    Ok(m) if m.is_dir() => skipped_links += 1,
+                    Ok(m) if m.is_file() && is_image(&p) => out.push(Found {
+                        id: file_id(&p, &m),
+                        path: p,
+                        linked: true,
+                    }),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!("{}: a broken link ({err}); skipped", p.display()),
+                }
+            } else if ft.is_dir() {
                 stack.push(p);
-            } else if is_image(&p) {
-                out.push(p);
+            } else if ft.is_file() && is_image(&p) {
+                let m = e.metadata().map_err(io(&p))?;
+                out.push(Found {
+                    id: file_id(&p, &m),
+                    path: p,
+                    linked: false,
+                });
             }
         }
     }
-    out.sort();
+    if skipped_links > 0 {
+        tracing::warn!(
+            "{}: {skipped_links} link(s) to folders inside the class folder were not followed; put the images themselves (or links to files) in the class folder",
+            dir.display()
+        );
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
+/// A file's name for messages: lossy when it is not UTF-8 (never used as a key).
 fn name_of(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
-/// The files of the class folders `dirs` (a split's subfolders), each of a class in `classes`.
-fn class_folders(dirs: Vec<PathBuf>, classes: &[String]) -> Result<Vec<Entry>> {
-    let mut out = Vec::new();
+/// A class folder's key: its name's raw bytes.
+fn key_of(p: &Path) -> Vec<u8> {
+    p.file_name()
+        .map(|n| n.as_encoded_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+/// The classes of a split's class folders: raw-byte keys in sorted order (a class's label
+/// is its position) and display names. Two folders whose display names collide (names
+/// that are not UTF-8 and read the same after lossy conversion) are an error naming both.
+fn class_names(dirs: &[PathBuf]) -> Result<(Vec<Vec<u8>>, Vec<String>)> {
+    let keys: Vec<Vec<u8>> = dirs.iter().map(|d| key_of(d)).collect();
+    let names: Vec<String> = dirs.iter().map(|d| name_of(d)).collect();
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        if let Some(&j) = first.get(n.as_str()) {
+            return Err(bad(
+                &dirs[i],
+                format!(
+                    "class folders {:?} and {:?} read the same (`{n}`) once their names are shown as UTF-8; rename one of them (class names must be distinct as text)",
+                    dirs[j].file_name().unwrap_or_default(),
+                    dirs[i].file_name().unwrap_or_default()
+                ),
+            ));
+        }
+        first.insert(n, i);
+    }
+    Ok((keys, names))
+}
+
+/// Keeps one entry per real file: a file reached both for real and through links is kept
+/// where it really is; among several real paths (hard links) or several links, the first in
+/// path order. Returns how many entries were dropped.
+fn dedup(entries: &mut Vec<(Found, u16)>) -> usize {
+    let mut best: std::collections::HashMap<FileId, usize> = std::collections::HashMap::new();
+    for (i, (f, _)) in entries.iter().enumerate() {
+        match best.get(&f.id) {
+            Some(&j) if entries[j].0.linked && !f.linked => {
+                best.insert(f.id, i);
+            }
+            Some(_) => {}
+            None => {
+                best.insert(f.id, i);
+            }
+        }
+    }
+    let before = entries.len();
+    let keep: std::collections::HashSet<usize> = best.into_values().collect();
+    let mut i = 0;
+    entries.retain(|_| {
+        i += 1;
+        keep.contains(&(i - 1))
+    });
+    before - entries.len()
+}
+
+/// The files of the class folders `dirs` (a split's subfolders), each of a class in `classes`
+/// (raw-byte keys), each real file once.
+fn class_folders(dirs: Vec<PathBuf>, classes: &[Vec<u8>]) -> Result<Vec<Entry>> {
+    let mut found = Vec::new();
+    let mut visited = std::collections::HashSet::new();
     for dir in dirs {
         let name = name_of(&dir);
-        let Some(label) = classes.iter().position(|c| *c == name) else {
+        let Some(label) = classes.iter().position(|c| *c == key_of(&dir)) else {
             return Err(bad(
                 &dir,
                 format!(
@@ -140,24 +275,33 @@ fn class_folders(dirs: Vec<PathBuf>, classes: &[String]) -> Result<Vec<Entry>> {
                 ),
             ));
         };
-        let files = images_under(&dir)?;
+        let files = images_under(&dir, &mut visited)?;
         if files.is_empty() {
             return Err(bad(
                 &dir,
-                "class folder has no .png, .jpg or .jpeg images; add images or remove the folder",
+                "class folder has no .png, .jpg or .jpeg images (links to folders are not followed); add images or remove the folder",
             ));
         }
-        out.extend(files.into_iter().map(|path| Entry {
-            path,
-            label: label as u16,
-        }));
+        found.extend(files.into_iter().map(|f| (f, label as u16)));
     }
-    Ok(out)
+    let dropped = dedup(&mut found);
+    if dropped > 0 {
+        tracing::warn!(
+            "{dropped} image path(s) led to a file already counted (links, hard links); each file is counted once"
+        );
+    }
+    Ok(found
+        .into_iter()
+        .map(|(f, label)| Entry {
+            path: f.path,
+            label,
+        })
+        .collect())
 }
 
 /// TinyImageNet's validation layout: `val_annotations.txt` lines `file<TAB>class<TAB>…`,
 /// images in `images/`.
-fn annotations(split_dir: &Path, classes: &[String]) -> Result<Vec<Entry>> {
+fn annotations(split_dir: &Path, classes: &[Vec<u8>]) -> Result<Vec<Entry>> {
     let ann = split_dir.join("val_annotations.txt");
     let text = std::fs::read_to_string(&ann).map_err(io(&ann))?;
     let mut out = Vec::new();
@@ -174,7 +318,10 @@ fn annotations(split_dir: &Path, classes: &[String]) -> Result<Vec<Entry>> {
         let (Some(file), Some(class)) = (f.next(), f.next()) else {
             return Err(csv_err("expected `file<TAB>class`, found one field".into()));
         };
-        let Some(label) = classes.iter().position(|c| c == class) else {
+        let Some(label) = classes
+            .iter()
+            .position(|c| c.as_slice() == class.as_bytes())
+        else {
             return Err(csv_err(format!(
                 "class `{class}` is not a folder of train/"
             )));
@@ -209,27 +356,26 @@ fn layout(root: &Path) -> Result<Layout> {
             "no class folders: put each class's images in train/<class>/",
         ));
     }
-    let classes: Vec<String> = class_dirs.iter().map(|d| name_of(d)).collect();
-    if classes.len() > usize::from(u16::MAX) {
-        return Err(bad(&train_dir, "more than 65535 classes"));
-    }
-    let train = class_folders(class_dirs, &classes)?;
+    let (keys, classes) = class_names(&class_dirs)?;
+    crate::limits::check_classes(&train_dir, classes.len())?;
+    let train = class_folders(class_dirs, &keys)?;
     for name in ["test", "val"] {
         let d = root.join(name);
         if !d.is_dir() {
             continue;
         }
         let test = if d.join("val_annotations.txt").is_file() {
-            annotations(&d, &classes)?
+            annotations(&d, &keys)?
         } else {
             let dirs = subdirs(&d)?;
-            if !dirs.iter().any(|s| classes.contains(&name_of(s))) {
+            if !dirs.iter().any(|s| keys.contains(&key_of(s))) {
                 // e.g. TinyImageNet's test/: images without labels
                 continue;
             }
-            class_folders(dirs, &classes)?
+            class_folders(dirs, &keys)?
         };
         return Ok(Layout {
+            root: root.to_path_buf(),
             classes,
             train,
             test,
@@ -353,6 +499,16 @@ struct Decoded2 {
 }
 
 fn decode_layout(l: &Layout, size: usize) -> Result<Decoded2> {
+    crate::limits::check_image_size(size)?;
+    if size > 0 {
+        // decoded (RGB at worst) and copied into one block: twice the pixels at the peak
+        let n = (l.train.len() + l.test.len()) as u128;
+        crate::limits::check_allocation(
+            &l.root,
+            &format!("decoding {n} images at {size}x{size}"),
+            2 * n * 3 * (size as u128).pow(2),
+        )?;
+    }
     let train = decode_all(&l.train, size)?;
     let test = decode_all(&l.test, size)?;
     let channels = if train.iter().any(|d| d.color) { 3 } else { 1 };
@@ -409,7 +565,7 @@ fn cache_key(root: &Path, l: &Layout, size: usize) -> Result<u64> {
                 .map_or(0, |d| d.as_nanos() as u64);
             let rel = e.path.strip_prefix(root).unwrap_or(&e.path);
             h = h
-                .bytes(rel.to_string_lossy().as_bytes())
+                .bytes(rel.as_os_str().as_encoded_bytes())
                 .u64(u64::from(e.label))
                 .u64(m.len())
                 .u64(mtime);

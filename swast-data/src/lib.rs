@@ -12,6 +12,7 @@ pub mod batch;
 pub mod dataset;
 pub mod error;
 pub mod folder;
+pub mod limits;
 pub mod noise;
 pub mod readers;
 pub mod rng;

@@ -173,6 +173,27 @@ pub fn load(name: DatasetName, dir: &Path) -> Result<Splits> {
 
 /// [`load`] with options (the image size of a `folder` dataset).
 pub fn load_with(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Splits> {
+    // the bounds every command shares, before anything is read or allocated
+    crate::limits::check_image_size(opts.image_size)?;
+    if opts.image_size > 0 && name != DatasetName::Folder {
+        return Err(DataError::Invalid {
+            name: "data.image_size".into(),
+            message: format!(
+                "{} applies only to folder datasets; the {} files have a fixed size: leave it at 0",
+                opts.image_size,
+                name.as_str()
+            ),
+        });
+    }
+    let splits = load_unchecked(name, dir, opts)?;
+    for ds in [&splits.train, &splits.test] {
+        crate::limits::check_samples(Path::new(ds.name()), ds.len())?;
+        crate::limits::check_classes(Path::new(ds.name()), ds.num_classes())?;
+    }
+    Ok(splits)
+}
+
+fn load_unchecked(name: DatasetName, dir: &Path, opts: &LoadOptions) -> Result<Splits> {
     match name {
         DatasetName::Folder => {
             let d = resolve_dir(name, dir)?;

@@ -15,6 +15,7 @@
 //!   swast library, beside the paper's numbers; or the grid as a plan for any job runner.
 
 mod bench;
+mod chaos;
 mod repro;
 mod tta;
 mod vs_cords;
@@ -24,13 +25,31 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What `cargo xtask`, `cargo xtask help` and any `--help` print.
-const USAGE: &str = "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)";
+const USAGE: &str = "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)\n  chaos [--kills N] [--seed S] [--work DIR]   the tiny table1-cut plan under random SIGKILLs (not in CI)";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
+}
+
+/// The release build of one of the workspace's binaries, built first (`cargo build
+/// --release`), in the target folder cargo uses (`CARGO_TARGET_DIR` or `target/`).
+pub(crate) fn release_binary(root: &Path, name: &str) -> Result<PathBuf> {
+    let package = if name == "swast" { "swast-cli" } else { name };
+    run(Command::new("cargo")
+        .args(["build", "--release", "-p", package, "--bin", name])
+        .current_dir(root))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        root.join(target)
+    };
+    Ok(target.join("release").join(name))
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
@@ -87,6 +106,8 @@ fn test_wgpu(root: &std::path::Path) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    // `cargo xtask repro … | head` ends quietly, as Unix tools do
+    sigpipe::reset();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = root();
     if args.iter().any(|a| a == "--help" || a == "-h") || args.first().is_some_and(|a| a == "help")
@@ -121,10 +142,11 @@ fn main() -> Result<()> {
             .arg(root.join("scripts/test-slurm.sh"))
             .current_dir(&root)),
         Some("repro") => repro::main(&args[1..]),
+        Some("chaos") => chaos::main(&root, &args[1..]),
         Some("bench") => bench::main(&args[1..]),
         Some(other) => {
             bail!(
-                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, setup-tch, test-wgpu, test-slurm"
+                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, chaos, setup-tch, test-wgpu, test-slurm"
             )
         }
         None => {

@@ -424,9 +424,10 @@ impl Config {
                 self.data.dataset
             )));
         }
-        if s > 4096 {
+        if s > swast_data::limits::MAX_IMAGE_SIDE {
             return Err(ConfigError(format!(
-                "data.image_size must be at most 4096 pixels, got {s}"
+                "data.image_size must be at most {} pixels, got {s}",
+                swast_data::limits::MAX_IMAGE_SIDE
             )));
         }
         Ok(())

@@ -59,6 +59,28 @@ pub enum RunError {
         /// The lock file.
         lock: PathBuf,
     },
+    /// The run folder's lock file is not one swast wrote (garbage, a folder, a link).
+    #[error(
+        "{lock} is not a run lock ({what}); if no swast run uses {dir}, remove it (`rm -r {lock}`) and run again"
+    )]
+    BadLock {
+        /// The folder.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// What was found instead.
+        what: String,
+    },
+    /// The run folder (`--out`), or a folder above it, is a file.
+    #[error(
+        "cannot create the run folder {dir}: {path} is a file, not a folder; pass another --out folder (it is created when missing) or move the file"
+    )]
+    NotAFolder {
+        /// The run folder asked for.
+        dir: PathBuf,
+        /// The file in the way (the folder itself or one above it).
+        path: PathBuf,
+    },
     /// The pruner could not be built.
     #[error(transparent)]
     Prune(#[from] PruneError),

@@ -180,7 +180,19 @@ impl RunFolder {
         plugins: &[PluginSchema],
     ) -> Result<(Self, Option<Summary>), RunError> {
         let resolved = cfg.to_toml();
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            // a file where the folder (or one above it) should be
+            match dir.ancestors().find(|a| a.is_file()) {
+                Some(f) => RunError::NotAFolder {
+                    dir: dir.to_path_buf(),
+                    path: f.to_path_buf(),
+                },
+                None => RunError::Io {
+                    path: dir.to_path_buf(),
+                    source: e,
+                },
+            }
+        })?;
         let lock = RunLock::acquire(dir)?;
         // a session killed while writing leaves its temporary files behind
         for d in [dir.to_path_buf(), dir.join(files::CORESETS)] {

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 /// The lock file's name inside a run folder.
 pub const LOCK: &str = "run.lock";
 
+/// An empty lock older than this was left by a process killed while it wrote it.
+const EMPTY_LOCK_STALE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A held run-folder lock, released on drop.
 #[derive(Debug)]
 pub(crate) struct RunLock {
@@ -65,8 +68,24 @@ impl RunLock {
             path: path.clone(),
             source,
         };
+        let bad = |what: String| RunError::BadLock {
+            dir: dir.to_path_buf(),
+            lock: path.clone(),
+            what,
+        };
         // two tries: the second after a stale lock was moved out of the way
         for _ in 0..2 {
+            if let Ok(m) = std::fs::symlink_metadata(&path)
+                && !m.is_file()
+            {
+                return Err(bad(if m.is_dir() {
+                    "it is a folder".into()
+                } else if m.file_type().is_symlink() {
+                    "it is a symbolic link".into()
+                } else {
+                    "it is not a regular file".into()
+                }));
+            }
             match std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -80,12 +99,37 @@ impl RunLock {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io(e)),
             }
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            let Some((h, pid)) = holder(&text) else {
-                // being written right now, or not ours to judge
-                return Err(locked(dir, &path, &text));
+            let text = match std::fs::read(&path) {
+                Ok(b) => match String::from_utf8(b) {
+                    Ok(t) => t,
+                    Err(_) => return Err(bad("it holds bytes that are not text".into())),
+                },
+                // removed since: try again
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(bad(format!("it cannot be read: {e}"))),
             };
-            if h != host() || !gone(pid) {
+            let stale = match holder(&text) {
+                Some((h, pid)) => h == host() && gone(pid),
+                // a process killed between creating the lock and writing it leaves it
+                // empty: stale once older than a writer could take
+                None if text.is_empty() => {
+                    let age = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok());
+                    if age.is_none_or(|a| a <= EMPTY_LOCK_STALE) {
+                        return Err(locked(dir, &path, &text));
+                    }
+                    true
+                }
+                None => {
+                    return Err(bad(format!(
+                        "it holds no `host=` and `pid=` lines: {:?}",
+                        text.chars().take(60).collect::<String>()
+                    )));
+                }
+            };
+            if !stale {
                 return Err(locked(dir, &path, &text));
             }
             // the holder is dead: move its lock aside under a name of our own, check that it
@@ -99,8 +143,12 @@ impl RunLock {
             }
             let _ = std::fs::remove_file(&aside);
             tracing::warn!(
-                "{}: took over the lock of process {pid} on {h}, which is gone (a killed run); resuming from its last checkpoint",
-                dir.display()
+                "{}: took over the lock of {}, which is gone (a killed run); resuming from its last checkpoint",
+                dir.display(),
+                holder(&text).map_or(
+                    "a process killed while it wrote it".into(),
+                    |(h, pid)| format!("process {pid} on {h}")
+                )
             );
         }
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -111,7 +159,7 @@ impl RunLock {
 fn locked(dir: &Path, path: &Path, text: &str) -> RunError {
     let who = match holder(text) {
         Some((h, pid)) => format!("process {pid} on {h}"),
-        None => "another process".into(),
+        None => "a process that is starting (its lock is still empty)".into(),
     };
     RunError::Locked {
         dir: dir.to_path_buf(),
@@ -167,5 +215,46 @@ mod tests {
         let e = RunLock::acquire(t.path()).unwrap_err().to_string();
         assert!(e.contains("on elsewhere-"), "{e}");
         assert!(t.path().join(LOCK).exists());
+    }
+
+    #[test]
+    fn a_lock_that_is_not_one_gets_its_own_message_and_is_never_called_in_use() {
+        let t = tempfile::tempdir().unwrap();
+        let lock = t.path().join(LOCK);
+        // garbage
+        std::fs::write(&lock, "hello\nworld\n").unwrap();
+        let e = RunLock::acquire(t.path()).unwrap_err();
+        assert!(matches!(e, RunError::BadLock { .. }), "{e}");
+        let m = e.to_string();
+        assert!(
+            m.contains("not a run lock") && m.contains("no `host=`"),
+            "{m}"
+        );
+        assert!(!m.contains("in use"), "{m}");
+        // bytes that are not text
+        std::fs::write(&lock, [0xff, 0xfe, 0x00]).unwrap();
+        let m = RunLock::acquire(t.path()).unwrap_err().to_string();
+        assert!(m.contains("not text"), "{m}");
+        // a folder named run.lock
+        std::fs::remove_file(&lock).unwrap();
+        std::fs::create_dir(&lock).unwrap();
+        let m = RunLock::acquire(t.path()).unwrap_err().to_string();
+        assert!(m.contains("it is a folder") && m.contains("rm -r"), "{m}");
+        std::fs::remove_dir(&lock).unwrap();
+        // an empty lock: a process starting (refused) or killed while writing (taken over
+        // once old)
+        std::fs::write(&lock, "").unwrap();
+        let m = RunLock::acquire(t.path()).unwrap_err().to_string();
+        assert!(m.contains("starting"), "{m}");
+        let old = std::time::SystemTime::now() - 2 * EMPTY_LOCK_STALE;
+        std::fs::File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let held = RunLock::acquire(t.path()).unwrap();
+        drop(held);
+        assert!(!lock.exists());
     }
 }
