@@ -78,6 +78,112 @@ impl Probe {
             .filter(|&r| usize::from(self.labels[r]) == c)
             .collect()
     }
+
+    /// A probe from a model's outputs computed anywhere (your own burn model, PyTorch):
+    /// `labels` (`n`), `logits` (`[n, K]`, row-major) and the penultimate `features`
+    /// (`[n, F]`, the classifier's input). The probabilities (softmax), per-sample
+    /// cross-entropy and correctness are derived here, as [`probe`] derives them; row `r` is
+    /// sample `r`. Shapes that do not agree, a label outside `0..K`, fewer than 2 classes or a
+    /// value that is not finite are an error naming the argument.
+    pub fn from_outputs(
+        labels: &[u16],
+        logits: &[f32],
+        features: &[f32],
+        classes: usize,
+    ) -> Result<Self, ProbeError> {
+        let n = labels.len();
+        let bad = |argument: &'static str, message: String| ProbeError { argument, message };
+        if classes < 2 {
+            return Err(bad(
+                "classes",
+                format!("needs at least 2 classes, got {classes}"),
+            ));
+        }
+        if logits.len() != n * classes {
+            return Err(bad(
+                "logits",
+                format!(
+                    "has {} values; {n} labels × {classes} classes need {}",
+                    logits.len(),
+                    n * classes
+                ),
+            ));
+        }
+        if n == 0 {
+            return Err(bad("labels", "is empty: a probe needs samples".into()));
+        }
+        if !features.len().is_multiple_of(n) {
+            return Err(bad(
+                "features",
+                format!(
+                    "has {} values, not a multiple of the {n} labels (rows of [n, F])",
+                    features.len()
+                ),
+            ));
+        }
+        if let Some(&y) = labels.iter().find(|&&y| usize::from(y) >= classes) {
+            return Err(bad("labels", format!("label {y} is outside 0..{classes}")));
+        }
+        for (argument, v) in [("logits", logits), ("features", features)] {
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(bad(argument, format!("value {i} is {} (not finite)", v[i])));
+            }
+        }
+        let mut out = Probe {
+            indices: (0..n).collect(),
+            labels: labels.to_vec(),
+            classes,
+            feature_dim: features.len() / n,
+            probs: Vec::with_capacity(n * classes),
+            features: features.to_vec(),
+            loss: Vec::with_capacity(n),
+            correct: Vec::with_capacity(n),
+            flops: 0.0,
+        };
+        push_rows(&mut out, logits, labels);
+        Ok(out)
+    }
+
+    /// [`Probe::from_outputs`] from burn tensors: `labels` `[n]` (Int), `logits` `[n, K]`,
+    /// `features` `[n, F]`, on any device (read back to the host once).
+    pub fn from_tensors(
+        labels: burn::tensor::Tensor<1, burn::tensor::Int>,
+        logits: burn::tensor::Tensor<2>,
+        features: burn::tensor::Tensor<2>,
+    ) -> Result<Self, ProbeError> {
+        let [n, k] = logits.dims();
+        let labels: Vec<u16> = labels
+            .into_data()
+            .iter::<i64>()
+            .map(|y| u16::try_from(y).unwrap_or(u16::MAX))
+            .collect();
+        if labels.len() != n {
+            return Err(ProbeError {
+                argument: "labels",
+                message: format!("has {} rows where logits have {n}", labels.len()),
+            });
+        }
+        let [fn_, _] = features.dims();
+        if fn_ != n {
+            return Err(ProbeError {
+                argument: "features",
+                message: format!("has {fn_} rows where logits have {n}"),
+            });
+        }
+        let logits: Vec<f32> = logits.into_data().iter::<f32>().collect();
+        let features: Vec<f32> = features.into_data().iter::<f32>().collect();
+        Self::from_outputs(&labels, &logits, &features, k)
+    }
+}
+
+/// Outputs that cannot make a [`Probe`]: the argument and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("probe: `{argument}` {message}")]
+pub struct ProbeError {
+    /// `labels`, `logits`, `features` or `classes`.
+    pub argument: &'static str,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// Runs the probe pass of `model` over the samples of `ds` at `indices`, in batches of
@@ -183,12 +289,19 @@ fn host_lenet<'a>(model: &'a Network, device: &Device) -> Option<&'a LeNet5> {
 
 /// Appends the probabilities, losses and hits of the rows of `chunk` from their `logits`.
 fn push_outputs(out: &mut Probe, logits: &[f32], chunk: &[usize], ds: &Dataset) {
+    let labels: Vec<u16> = chunk.iter().map(|&i| ds.labels()[i]).collect();
+    push_rows(out, logits, &labels);
+}
+
+/// Appends the softmax probabilities, cross-entropy and arg-max hit of each row of
+/// `logits` (`[len(labels), K]`) against its label.
+fn push_rows(out: &mut Probe, logits: &[f32], labels: &[u16]) {
     let k = out.classes;
-    for (z, &i) in logits.chunks_exact(k).zip(chunk) {
+    for (z, &y) in logits.chunks_exact(k).zip(labels) {
         let m = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let exps: Vec<f32> = z.iter().map(|v| (v - m).exp()).collect();
         let sum: f32 = exps.iter().sum();
-        let y = usize::from(ds.labels()[i]);
+        let y = usize::from(y);
         out.loss.push(-(exps[y] / sum).ln());
         let argmax = (0..k).fold(0, |best, c| if z[c] > z[best] { c } else { best });
         out.correct.push(argmax == y);

@@ -54,8 +54,11 @@ pub use glister::Glister;
 pub use gradmatch::{GradMatch, GradMatchPb, GradMatchPbSettings, GradMatchSettings};
 pub use moderate::Moderate;
 pub use random::{Random, Uniform};
-pub use settings::{CoresetSettings, GradmatchGradient, SCHEMA};
+pub use scores::Uncertainty as UncertaintyMeasure;
+pub use settings::{CoresetParams, CoresetSettings, GradmatchGradient, SCHEMA};
 pub use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
+pub use swast_core::probe::{Probe, ProbeError};
+pub use swast_data::SeededRng;
 pub use uncertainty::{Uncertainty, UncertaintySettings};
 
 use swast_core::config::CoresetConfig;
@@ -93,20 +96,77 @@ pub fn selector_names() -> Vec<&'static str> {
 /// The selector a `[coreset]` table asks for, with swast-coreset's keys read into its
 /// settings (the reading [`SCHEMA`]'s check does at config load).
 pub fn build(c: &CoresetConfig) -> Result<Box<dyn Selector>, SelectError> {
-    let (_, make) = SELECTORS
-        .iter()
-        .find(|(n, _)| *n == c.selector)
-        .ok_or_else(|| SelectError {
-            selector: "none",
-            message: format!(
-                "coreset.selector `{}` is not a selector of swast-coreset; choose one of: {}",
-                c.selector,
-                selector_names().join(", ")
-            ),
-        })?;
     let settings = CoresetSettings::from_options(&c.options).map_err(|e| SelectError {
         selector: "coreset",
         message: e.0,
     })?;
-    Ok(make(&settings))
+    build_named(&c.selector, &settings)
+}
+
+/// The selector called `name` (see [`selector_names`]) with checked `settings`.
+pub fn build_named(
+    name: &str,
+    settings: &CoresetSettings,
+) -> Result<Box<dyn Selector>, SelectError> {
+    let (_, make) = SELECTORS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| SelectError {
+            selector: "none",
+            message: format!(
+                "`{name}` is not a selector of swast-coreset; choose one of: {}",
+                selector_names().join(", ")
+            ),
+        })?;
+    Ok(make(settings))
+}
+
+/// One selection in your own training loop: `budget` samples of `probe` (from
+/// [`Probe::from_outputs`] or a swast probe pass) by the selector `name`, its random
+/// choices drawn from `seed` (the same stream a swast run's round 1 draws). `epoch` of
+/// `total_epochs` is where training stands (EL2N switches at `el2n_switch` of it; the
+/// others ignore it); `val` is the validation probe GLISTER needs.
+///
+/// ```
+/// use swast_coreset::{CoresetSettings, Probe, select};
+/// // 4 samples, 2 classes, features of width 1
+/// let probe = Probe::from_outputs(
+///     &[0, 1, 0, 1],
+///     &[2.0, -1.0, 0.5, 0.4, -0.3, 0.2, 0.1, 1.5],
+///     &[1.0, 0.5, -0.5, 2.0],
+///     2,
+/// )?;
+/// let s = CoresetSettings::params().check()?;
+/// let c = select("el2n", &probe, None, 2, (0, 10), 7, &s)?;
+/// assert_eq!(c.indices.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn select(
+    name: &str,
+    probe: &Probe,
+    val: Option<&Probe>,
+    budget: usize,
+    (epoch, total_epochs): (usize, usize),
+    seed: u64,
+    settings: &CoresetSettings,
+) -> Result<Coreset, SelectError> {
+    if budget == 0 || budget > probe.len() {
+        return Err(SelectError {
+            selector: "select",
+            message: format!(
+                "budget {budget} must be between 1 and the probe's {} samples",
+                probe.len()
+            ),
+        });
+    }
+    let mut sel = build_named(name, settings)?;
+    let ctx = SelectContext {
+        probe,
+        val,
+        budget,
+        epoch,
+        total_epochs: total_epochs.max(1),
+    };
+    let mut rng = SeededRng::stream(seed, "select-1");
+    sel.select(&ctx, &mut rng)
 }

@@ -66,14 +66,86 @@ impl CoresetSettings {
     /// given take their defaults).
     pub fn from_options(options: &toml::Table) -> Result<Self, ConfigError> {
         let s: Self = swast_core::config::plugin_settings(PluginTable::Coreset, options)?;
-        fraction_in("coreset.offset", s.offset, false, 0.0, 1.0, true)?;
-        fraction_in("coreset.el2n_switch", s.el2n_switch, false, 0.0, 1.0, false)?;
-        non_negative("coreset.lambda", s.lambda, "")?;
-        non_negative("coreset.omp_tol", s.omp_tol, " (0: no early stop)")?;
-        if s.pb_batch == 0 {
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Unchecked settings to build from the defaults, checked by [`CoresetParams::check`]
+    /// (the config's checks, with its messages):
+    ///
+    /// ```
+    /// let s = swast_coreset::CoresetSettings::params().lambda(0.1).omp_tol(1e-4).check()?;
+    /// assert_eq!(s.lambda, 0.1);
+    /// assert!(swast_coreset::CoresetSettings::params().offset(1.5).check().is_err());
+    /// # Ok::<(), swast_core::config::ConfigError>(())
+    /// ```
+    pub fn params() -> CoresetParams {
+        CoresetParams(Self::default())
+    }
+
+    /// The checks every value must pass (the ones config loading runs).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fraction_in("coreset.offset", self.offset, false, 0.0, 1.0, true)?;
+        fraction_in(
+            "coreset.el2n_switch",
+            self.el2n_switch,
+            false,
+            0.0,
+            1.0,
+            false,
+        )?;
+        non_negative("coreset.lambda", self.lambda, "")?;
+        non_negative("coreset.omp_tol", self.omp_tol, " (0: no early stop)")?;
+        if self.pb_batch == 0 {
             return Err(ConfigError("coreset.pb_batch must be at least 1".into()));
         }
-        Ok(s)
+        Ok(())
+    }
+}
+
+/// [`CoresetSettings`] not yet checked: set what differs from the defaults, then
+/// [`check`](Self::check) (linfa's params → checked pattern).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoresetParams(CoresetSettings);
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {
+        impl CoresetParams {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, v: $ty) -> Self {
+                    self.0.$name = v;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// `coreset.per_class`.
+    per_class: bool,
+    /// `coreset.offset`, in `[0, 1)`.
+    offset: f64,
+    /// `coreset.el2n_switch`, in `[0, 1]`.
+    el2n_switch: f64,
+    /// `coreset.uncertainty`.
+    uncertainty: Measure,
+    /// `coreset.lambda` (GradMatch's ridge), ≥ 0.
+    lambda: f64,
+    /// `coreset.pb_batch`, ≥ 1.
+    pb_batch: usize,
+    /// `coreset.gradmatch_gradient`.
+    gradmatch_gradient: GradmatchGradient,
+    /// `coreset.omp_tol`, ≥ 0.
+    omp_tol: f64,
+}
+
+impl CoresetParams {
+    /// The settings, when every value passes [`CoresetSettings::validate`].
+    pub fn check(self) -> Result<CoresetSettings, ConfigError> {
+        self.0.validate()?;
+        Ok(self.0)
     }
 }
 
