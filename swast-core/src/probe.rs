@@ -92,48 +92,12 @@ impl Probe {
         classes: usize,
     ) -> Result<Self, ProbeError> {
         let n = labels.len();
-        let bad = |argument: &'static str, message: String| ProbeError { argument, message };
-        if classes < 2 {
-            return Err(bad(
-                "classes",
-                format!("needs at least 2 classes, got {classes}"),
-            ));
-        }
-        if logits.len() != n * classes {
-            return Err(bad(
-                "logits",
-                format!(
-                    "has {} values; {n} labels × {classes} classes need {}",
-                    logits.len(),
-                    n * classes
-                ),
-            ));
-        }
-        if n == 0 {
-            return Err(bad("labels", "is empty: a probe needs samples".into()));
-        }
-        if !features.len().is_multiple_of(n) {
-            return Err(bad(
-                "features",
-                format!(
-                    "has {} values, not a multiple of the {n} labels (rows of [n, F])",
-                    features.len()
-                ),
-            ));
-        }
-        if let Some(&y) = labels.iter().find(|&&y| usize::from(y) >= classes) {
-            return Err(bad("labels", format!("label {y} is outside 0..{classes}")));
-        }
-        for (argument, v) in [("logits", logits), ("features", features)] {
-            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-                return Err(bad(argument, format!("value {i} is {} (not finite)", v[i])));
-            }
-        }
+        let feature_dim = check_outputs(labels, (logits, "logits"), features, classes)?;
         let mut out = Probe {
             indices: (0..n).collect(),
             labels: labels.to_vec(),
             classes,
-            feature_dim: features.len() / n,
+            feature_dim,
             probs: Vec::with_capacity(n * classes),
             features: features.to_vec(),
             loss: Vec::with_capacity(n),
@@ -142,6 +106,58 @@ impl Probe {
         };
         push_rows(&mut out, logits, labels);
         Ok(out)
+    }
+
+    /// A probe from softmax probabilities (`[n, K]`, each row summing to 1 within 1e-3)
+    /// instead of logits, as PyTorch code often keeps them: the loss is `−ln p_y`, the hit
+    /// the arg-max. Checks as [`Probe::from_outputs`], plus probabilities in `[0, 1]`.
+    pub fn from_probabilities(
+        labels: &[u16],
+        probs: &[f32],
+        features: &[f32],
+        classes: usize,
+    ) -> Result<Self, ProbeError> {
+        Self::from_probability_vecs(labels.to_vec(), probs.to_vec(), features.to_vec(), classes)
+    }
+
+    /// [`Probe::from_probabilities`] taking the arrays over (no copy).
+    pub fn from_probability_vecs(
+        labels: Vec<u16>,
+        probs: Vec<f32>,
+        features: Vec<f32>,
+        classes: usize,
+    ) -> Result<Self, ProbeError> {
+        let feature_dim = check_outputs(&labels, (&probs, "probs"), &features, classes)?;
+        for (r, row) in probs.chunks_exact(classes).enumerate() {
+            let sum: f32 = row.iter().sum();
+            if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (sum - 1.0).abs() > 1e-3 {
+                return Err(ProbeError {
+                    argument: "probs",
+                    message: format!(
+                        "row {r} is not a probability distribution (values in [0, 1] summing to 1; it sums to {sum}): pass softmax outputs"
+                    ),
+                });
+            }
+        }
+        let n = labels.len();
+        let (mut loss, mut correct) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (z, &y) in probs.chunks_exact(classes).zip(&labels) {
+            let y = usize::from(y);
+            loss.push(-z[y].max(f32::MIN_POSITIVE).ln());
+            let argmax = (0..classes).fold(0, |best, c| if z[c] > z[best] { c } else { best });
+            correct.push(argmax == y);
+        }
+        Ok(Probe {
+            indices: (0..n).collect(),
+            labels,
+            classes,
+            feature_dim,
+            probs,
+            features,
+            loss,
+            correct,
+            flops: 0.0,
+        })
     }
 
     /// [`Probe::from_outputs`] from burn tensors: `labels` `[n]` (Int), `logits` `[n, K]`,
@@ -174,6 +190,58 @@ impl Probe {
         let features: Vec<f32> = features.into_data().iter::<f32>().collect();
         Self::from_outputs(&labels, &logits, &features, k)
     }
+}
+
+/// The checks every probe built from outputs passes: at least 2 classes, `values` (named
+/// `name`) of `n × classes`, features of `n × F`, labels in `0..classes`, everything finite.
+/// Returns `F`.
+fn check_outputs(
+    labels: &[u16],
+    (values, name): (&[f32], &'static str),
+    features: &[f32],
+    classes: usize,
+) -> Result<usize, ProbeError> {
+    let n = labels.len();
+    let bad = |argument: &'static str, message: String| ProbeError { argument, message };
+    if classes < 2 {
+        return Err(bad(
+            "classes",
+            format!("needs at least 2 classes, got {classes}"),
+        ));
+    }
+    if values.len() != n * classes {
+        return Err(bad(
+            name,
+            format!(
+                "has {} values; {n} labels × {classes} classes need {}",
+                values.len(),
+                n * classes
+            ),
+        ));
+    }
+    if n == 0 {
+        return Err(bad("labels", "is empty: a probe needs samples".into()));
+    }
+    if !features.len().is_multiple_of(n) {
+        return Err(bad(
+            "features",
+            format!(
+                "has {} values, not a multiple of the {n} labels (rows of [n, F])",
+                features.len()
+            ),
+        ));
+    }
+    if let Some(&y) = labels.iter().find(|&&y| usize::from(y) >= classes) {
+        return Err(bad("labels", format!("label {y} is outside 0..{classes}")));
+    }
+    for (argument, v) in [(name, values), ("features", features)] {
+        // a fold, not `all`: no early exit, so it runs in vector lanes
+        if !v.iter().fold(true, |ok, x| ok & x.is_finite()) {
+            let i = v.iter().position(|x| !x.is_finite()).unwrap_or(0);
+            return Err(bad(argument, format!("value {i} is {} (not finite)", v[i])));
+        }
+    }
+    Ok(features.len() / n)
 }
 
 /// Outputs that cannot make a [`Probe`]: the argument and what is wrong with it.

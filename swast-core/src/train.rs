@@ -339,7 +339,7 @@ pub fn train_flops_per_sample_f(forward_flops: f64) -> f64 {
 /// dataset from disk frees large blocks, so `swast train` ran with high thresholds already;
 /// a process that trains on data made in memory (`cargo xtask bench`, a library user) did
 /// not. No value changes.
-fn raise_malloc_thresholds() {
+pub fn raise_malloc_thresholds() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();

@@ -105,25 +105,105 @@ impl Selector for GradMatchPb {
 /// the weight row of class `c`), matched against the class's summed row.
 fn class_row(p: &Probe, budget: usize, lambda: f64, tol: f64, rng: &mut SeededRng) -> Coreset {
     let d = p.feature_dim + 1;
-    let pursuits = per_class(p, budget)
-        .into_par_iter()
-        .enumerate()
-        .map(|(c, (rows, q))| {
-            if q == 0 {
-                return None;
-            }
-            // atom i = e_i·[h_i; 1], target t = Σ_i atom_i
-            let mut atoms = Vec::with_capacity(rows.len() * d);
-            for &r in &rows {
-                // the row's label is `c`: its error entry is `p_c − 1`, as `Probe::error`
-                let e = f64::from(p.prob(r)[c] - 1.0);
-                atoms.extend(p.feature(r).iter().map(|&h| e * f64::from(h)));
-                atoms.push(e);
-            }
-            let t = column_sums(&atoms, d);
-            let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64), tol);
-            Some((rows, q, r))
-        });
+    pursue(
+        per_class(p, budget),
+        d,
+        (lambda, tol),
+        rng,
+        |c, r, atoms| {
+            // the row's label is `c`: its error entry is `p_c − 1`, as `Probe::error`
+            let e = f64::from(p.prob(r)[c] - 1.0);
+            atoms.extend(p.feature(r).iter().map(|&h| e * f64::from(h)));
+            atoms.push(e);
+        },
+    )
+}
+
+/// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
+fn full(p: &Probe, budget: usize, lambda: f64, tol: f64, rng: &mut SeededRng) -> Coreset {
+    let d = p.classes * (p.feature_dim + 1);
+    pursue(
+        per_class(p, budget),
+        d,
+        (lambda, tol),
+        rng,
+        |_, r, atoms| {
+            atoms.extend(p.last_layer_grad(r).into_iter().map(f64::from));
+        },
+    )
+}
+
+/// GradMatch per class on gradients you computed (any layer, any model): row `i` of
+/// `gradients` (`n × d`, row-major) is sample `i`'s, `labels[i]` its class in
+/// `0..classes`. Each class's quota (proportional to its size, as the score-based
+/// selectors' budgets) is picked by OMP matching the class's summed gradient, with
+/// non-negative λ-ridge weights; `tol > 0` stops a class's pursuit once `‖r‖ < tol·‖t‖`
+/// and fills the rest of its quota at random from `rng`. Returns the rows (ascending) and
+/// their weights.
+///
+/// # Panics
+///
+/// If `d == 0`, `gradients.len() != labels.len() · d` or a label is `≥ classes`.
+pub fn gradmatch_on_gradients(
+    gradients: &[f32],
+    d: usize,
+    labels: &[u16],
+    classes: usize,
+    budget: usize,
+    (lambda, tol): (f64, f64),
+    rng: &mut SeededRng,
+) -> Coreset {
+    assert!(
+        d > 0 && gradients.len() == labels.len() * d,
+        "gradmatch_on_gradients: {} entries for {} rows of width {d}",
+        gradients.len(),
+        labels.len()
+    );
+    let rows: Vec<Vec<usize>> = (0..classes)
+        .map(|c| {
+            (0..labels.len())
+                .filter(|&r| usize::from(labels[r]) == c)
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows.iter().map(Vec::len).sum::<usize>(),
+        labels.len(),
+        "gradmatch_on_gradients: a label is outside 0..{classes}"
+    );
+    let sizes: Vec<usize> = rows.iter().map(Vec::len).collect();
+    let classes = rows
+        .into_iter()
+        .zip(crate::quota::class_quotas(&sizes, budget))
+        .collect();
+    pursue(classes, d, (lambda, tol), rng, |_, r, atoms| {
+        atoms.extend(gradients[r * d..(r + 1) * d].iter().map(|&g| f64::from(g)));
+    })
+}
+
+/// One OMP per class (each class's `rows` and quota; atom `i` written by
+/// `atom(class, row, atoms)`, `d` entries; the target the atoms' sum), run in parallel,
+/// taken in class order.
+fn pursue(
+    classes: Vec<(Vec<usize>, usize)>,
+    d: usize,
+    (lambda, tol): (f64, f64),
+    rng: &mut SeededRng,
+    atom: impl Fn(usize, usize, &mut Vec<f64>) + Sync,
+) -> Coreset {
+    let pursuits = classes.into_par_iter().enumerate().map(|(c, (rows, q))| {
+        if q == 0 {
+            return None;
+        }
+        // atom i = the sample's gradient, target t = Σ_i atom_i
+        let mut atoms = Vec::with_capacity(rows.len() * d);
+        for &r in &rows {
+            atom(c, r, &mut atoms);
+        }
+        let t = column_sums(&atoms, d);
+        let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64), tol);
+        Some((rows, q, r))
+    });
     let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
     Coreset {
         indices,
@@ -163,31 +243,6 @@ fn take_pursuits(
         dots += r.dots;
     }
     (idx, w, dots)
-}
-
-/// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
-fn full(p: &Probe, budget: usize, lambda: f64, tol: f64, rng: &mut SeededRng) -> Coreset {
-    let d = p.classes * (p.feature_dim + 1);
-    let pursuits = per_class(p, budget).into_par_iter().map(|(rows, q)| {
-        if q == 0 {
-            return None;
-        }
-        // atom i = the sample's whole last-layer gradient, target t = Σ_i atom_i
-        let mut atoms = Vec::with_capacity(rows.len() * d);
-        for &r in &rows {
-            atoms.extend(p.last_layer_grad(r).into_iter().map(f64::from));
-        }
-        let t = column_sums(&atoms, d);
-        let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64), tol);
-        Some((rows, q, r))
-    });
-    let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
-    Coreset {
-        indices,
-        weights,
-        flops: 2.0 * dots as f64 * d as f64,
-    }
-    .sorted()
 }
 
 fn per_batch(p: &Probe, budget: usize, s: GradMatchPbSettings, rng: &mut SeededRng) -> Coreset {

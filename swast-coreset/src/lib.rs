@@ -51,7 +51,9 @@ pub use el2n::{El2n, El2nSettings, Grand};
 pub use features::{Herding, KCenter};
 pub use forgetting::Forgetting;
 pub use glister::Glister;
-pub use gradmatch::{GradMatch, GradMatchPb, GradMatchPbSettings, GradMatchSettings};
+pub use gradmatch::{
+    GradMatch, GradMatchPb, GradMatchPbSettings, GradMatchSettings, gradmatch_on_gradients,
+};
 pub use moderate::Moderate;
 pub use random::{Random, Uniform};
 pub use scores::Uncertainty as UncertaintyMeasure;

@@ -37,9 +37,12 @@ fn a_probe_from_outputs_derives_probabilities_losses_and_hits() {
     assert_eq!(t, p);
 }
 
+/// Labels, logits, features, classes and the words the error must hold.
+type Case<'a> = (&'a [u16], &'a [f32], &'a [f32], usize, &'a str);
+
 #[test]
 fn bad_outputs_name_the_argument() {
-    let cases: [(&[u16], &[f32], &[f32], usize, &str); 6] = [
+    let cases: [Case; 6] = [
         (&[0, 1], &[1.0, 2.0, 3.0], &[1.0, 2.0], 2, "`logits`"),
         (
             &[0, 1],

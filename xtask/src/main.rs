@@ -16,6 +16,7 @@
 
 mod bench;
 mod chaos;
+mod py_example;
 mod repro;
 mod tta;
 mod vs_cords;
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What `cargo xtask`, `cargo xtask help` and any `--help` print.
-const USAGE: &str = "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)\n  chaos [--kills N] [--seed S] [--work DIR]   the tiny table1-cut plan under random SIGKILLs (not in CI)";
+const USAGE: &str = "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)\n  chaos [--kills N] [--seed S] [--work DIR]   the tiny table1-cut plan under random SIGKILLs (not in CI)\n  py-example [--python PY] [--epochs E] [--out FILE]   the PyTorch MNIST loop with swast's GradMatch (and CORDS') selection";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -143,10 +144,11 @@ fn main() -> Result<()> {
             .current_dir(&root)),
         Some("repro") => repro::main(&args[1..]),
         Some("chaos") => chaos::main(&root, &args[1..]),
+        Some("py-example") => py_example::main(&root, &args[1..]),
         Some("bench") => bench::main(&args[1..]),
         Some(other) => {
             bail!(
-                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, chaos, setup-tch, test-wgpu, test-slurm"
+                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, chaos, py-example, setup-tch, test-wgpu, test-slurm"
             )
         }
         None => {

@@ -57,7 +57,7 @@ pub(super) fn valid_keys(plugins: &[PluginSchema]) -> Vec<(String, bool)> {
     out
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(super) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

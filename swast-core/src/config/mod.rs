@@ -278,6 +278,14 @@ impl Default for Config {
 #[error("config error: {0}")]
 pub struct ConfigError(pub String);
 
+/// The name of `valid` closest to `name` (the fewest single-character edits), for "did you
+/// mean" hints.
+pub fn closest<'a>(name: &str, valid: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    valid
+        .into_iter()
+        .min_by_key(|v| keys::edit_distance(name, v))
+}
+
 /// Checks that `key`'s value `v` lies in the interval from `lo` to `hi` (open or closed at
 /// each end), with the message every fraction key uses.
 pub fn fraction_in(
