@@ -6,7 +6,6 @@
 //! so a crash at any moment leaves either the previous checkpoint or the new one, never a
 //! torn file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"SWASTCK1";
@@ -57,46 +56,16 @@ pub enum CheckpointError {
     },
 }
 
-fn fnv1a(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01B3);
-    }
-    h
-}
+use swast_data::hash::fnv1a;
 
 /// Writes `bytes` to `path` atomically: a temporary sibling is written and synced, then
 /// renamed over `path`. On failure the previous content of `path` is untouched and the
 /// temporary file removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let err = |source| CheckpointError::Write {
+    swast_data::files::write_atomic(path, bytes).map_err(|source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 /// Removes the temporary files [`write_atomic`] left in `dir` when its process was killed

@@ -348,6 +348,15 @@ pub struct Normalization {
     pub std: Vec<f32>,
 }
 
+/// A train and a test set.
+#[derive(Debug, Clone)]
+pub struct Splits {
+    /// Training samples.
+    pub train: Dataset,
+    /// Test samples.
+    pub test: Dataset,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,9 +18,9 @@
 //! another version is rebuilt; one that cannot be written (read-only data, disk full) is
 //! skipped with a warning, and the run goes on.
 
-use crate::dataset::{Dataset, Pixels};
+use crate::dataset::{Dataset, Pixels, Splits};
 use crate::error::{DataError, Result};
-use crate::sources::Splits;
+use crate::hash::Fnv;
 use image::imageops::FilterType;
 use image::{DynamicImage, GenericImageView, ImageFormat};
 use rayon::prelude::*;
@@ -527,26 +527,6 @@ fn decode_layout(l: &Layout, size: usize) -> Result<Decoded2> {
     })
 }
 
-/// FNV-1a, 64 bits: a stable hash for cache keys and checksums.
-#[derive(Debug, Clone, Copy)]
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn bytes(mut self, b: &[u8]) -> Self {
-        for &x in b {
-            self.0 ^= u64::from(x);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        self
-    }
-    fn u64(self, v: u64) -> Self {
-        self.bytes(&v.to_le_bytes())
-    }
-}
-
 /// The cache key: the format version, the image size and every file's relative path, label,
 /// length and modification time.
 fn cache_key(root: &Path, l: &Layout, size: usize) -> Result<u64> {
@@ -694,28 +674,6 @@ fn read_cache(input: impl Read, len: u64, key: u64) -> Option<Decoded2> {
     })
 }
 
-/// Writes `path` through `write` into a temporary file and a rename, so a reader never sees a
-/// partial cache.
-fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        write(&mut f)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
-}
-
 /// What a folder dataset holds, read from its file list and its first training image's header
 /// (nothing is decoded): for cost estimates before a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -781,7 +739,11 @@ pub fn load_folder(root: &Path, opts: &FolderOptions) -> Result<Splits> {
             }
             None => {
                 let d = decode_layout(&l, size)?;
-                if let Err(e) = write_atomic(&path, |f| write_cache(f, key, &d)) {
+                if let Err(e) =
+                    std::fs::create_dir_all(path.parent().unwrap_or(root)).and_then(|_| {
+                        crate::files::write_atomic_with(&path, |f| write_cache(f, key, &d))
+                    })
+                {
                     tracing::warn!(
                         "could not write the decoded-image cache {}: {e}; the next run decodes the images again",
                         path.display()

@@ -11,7 +11,9 @@
 pub mod batch;
 pub mod dataset;
 pub mod error;
+pub mod files;
 pub mod folder;
+pub mod hash;
 pub mod limits;
 pub mod noise;
 pub mod readers;

@@ -36,11 +36,7 @@ impl SeededRng {
     /// An independent stream derived from `seed` and a stream label, so that e.g. the
     /// shuffling and the augmentation of one run never share draws.
     pub fn stream(seed: u64, label: &str) -> Self {
-        let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-        for b in label.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01B3);
-        }
+        let h = crate::hash::fnv1a(label.as_bytes());
         Self::new(seed ^ h.rotate_left(17))
     }
 

@@ -96,14 +96,7 @@ impl std::fmt::Display for DatasetName {
     }
 }
 
-/// A train and a test set.
-#[derive(Debug, Clone)]
-pub struct Splits {
-    /// Training samples.
-    pub train: Dataset,
-    /// Test samples.
-    pub test: Dataset,
-}
+pub use crate::dataset::Splits;
 
 /// The folder that holds `name`'s files: `dir` itself when the files are there, else
 /// `dir/<name>` (the layout `fetch.sh DIR` makes).

@@ -4,6 +4,9 @@
 //! `python3 -c "import torch"` works, the same model and step in PyTorch eager on the same
 //! machine in the same run, and the ratio swast / PyTorch.
 
+use crate::python::{
+    TORCH_LENET5, backends, python_imports, python_json, torch_line, write_report,
+};
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use std::fmt::Write as _;
@@ -17,21 +20,6 @@ use swast_core::train::{TrainConfig, Trainer};
 use swast_data::{Batcher, Dataset, Normalization, Pixels, SeededRng};
 
 const BATCH: usize = 128;
-
-/// The backends compiled in, by `--device` name.
-pub(crate) fn backends() -> Vec<(&'static str, Device)> {
-    #[allow(unused_mut)]
-    let mut v = vec![("flex", Device::flex())];
-    #[cfg(feature = "tch")]
-    #[allow(deprecated)]
-    v.push(("tch-cpu", Device::libtorch()));
-    #[cfg(feature = "wgpu")]
-    v.push((
-        "wgpu",
-        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
-    ));
-    v
-}
 
 fn synthetic(n: usize, shape: [usize; 3]) -> Dataset {
     let mut r = SeededRng::new(1);
@@ -168,111 +156,9 @@ fn measure(
     })
 }
 
-/// swast's LeNet-5 in PyTorch (max-pool, ReLU), for the references that train it.
-pub(crate) const TORCH_LENET5: &str = r#"
-import torch.nn as nn, torch.nn.functional as F
-class LeNet5(nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.c1 = nn.Conv2d(1, 6, 5, padding=2); s.c2 = nn.Conv2d(6, 16, 5)
-        s.f1 = nn.Linear(400, 120); s.f2 = nn.Linear(120, 84); s.f3 = nn.Linear(84, 10)
-    def forward(s, x):
-        x = F.max_pool2d(F.relu(s.c1(x)), 2); x = F.max_pool2d(F.relu(s.c2(x)), 2)
-        x = x.flatten(1); return s.f3(F.relu(s.f2(F.relu(s.f1(x)))))
-"#;
-
 /// The PyTorch eager reference: the same models, batch and optimizer step (after
 /// [`TORCH_LENET5`]).
-const TORCH: &str = r#"
-import json, sys, time, torch, torch.nn as nn, torch.nn.functional as F
-torch.manual_seed(0)
-torch.set_num_threads(int(sys.argv[1]))
-secs = float(sys.argv[2])
-class Block(nn.Module):
-    def __init__(s, cin, c, stride):
-        super().__init__()
-        s.c1 = nn.Conv2d(cin, c, 3, stride, 1, bias=False); s.b1 = nn.BatchNorm2d(c)
-        s.c2 = nn.Conv2d(c, c, 3, 1, 1, bias=False); s.b2 = nn.BatchNorm2d(c)
-        s.sc = None
-        if stride != 1 or cin != c:
-            s.sc = nn.Sequential(nn.Conv2d(cin, c, 1, stride, bias=False), nn.BatchNorm2d(c))
-    def forward(s, x):
-        o = F.relu(s.b1(s.c1(x))); o = s.b2(s.c2(o))
-        return F.relu(o + (x if s.sc is None else s.sc(x)))
-class ResNet20(nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.stem = nn.Conv2d(3, 16, 3, 1, 1, bias=False); s.bn = nn.BatchNorm2d(16)
-        blocks, cin = [], 16
-        for i, c in enumerate([16, 32, 64]):
-            for b in range(3):
-                blocks.append(Block(cin, c, 2 if i > 0 and b == 0 else 1)); cin = c
-        s.blocks = nn.Sequential(*blocks); s.fc = nn.Linear(64, 10)
-    def forward(s, x):
-        x = s.blocks(F.relu(s.bn(s.stem(x))))
-        return s.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
-out = {}
-for name, model, shape in [("lenet5", LeNet5(), (1, 28, 28)), ("resnet20", ResNet20(), (3, 32, 32))]:
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    x = torch.randn(128, *shape); y = torch.arange(128) % 10
-    def step():
-        opt.zero_grad(); loss = F.cross_entropy(model(x), y); loss.backward(); opt.step()
-    for _ in range(2): step()
-    t0, n = time.time(), 0
-    while n < 3 or time.time() - t0 < secs:
-        step(); n += 1
-    out[name] = 128 * n / (time.time() - t0)
-print(json.dumps({"version": torch.__version__, **out}))
-"#;
-
-/// Whether `python3` imports `modules` (`"torch"`, `"cords, apricot"`, …).
-pub(crate) fn python_imports(modules: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// The report's line on its PyTorch reference: `what` it ran, or why there is none.
-pub(crate) fn torch_line(version: Option<&str>, what: &str) -> String {
-    match version {
-        Some(v) => format!(
-            "\nPyTorch {v}, eager, CPU, as many threads as cores, {what}.\n"
-        ),
-        None => "\nNo PyTorch comparison: `python3 -c \"import torch\"` fails on this machine (install torch to add it).\n".into(),
-    }
-}
-
-/// Writes a Markdown report to `out` (its folder created) and prints it with the path.
-pub(crate) fn write_report(out: &std::path::Path, md: &str) -> Result<()> {
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
-    std::fs::write(out, md).with_context(|| format!("write {}", out.display()))?;
-    println!("{md}\nwritten: {}", out.display());
-    Ok(())
-}
-
-/// Runs `script` with `python3 -c` and `args` (and `env` set), and parses the JSON it
-/// prints; `what` names it in errors.
-pub(crate) fn python_json(
-    what: &str,
-    script: &str,
-    args: &[String],
-    env: &[(&str, &str)],
-) -> Result<serde_json::Value> {
-    let o = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .context("run python3")?;
-    if !o.status.success() {
-        bail!("{what} failed: {}", String::from_utf8_lossy(&o.stderr));
-    }
-    serde_json::from_slice(&o.stdout).with_context(|| format!("the output of {what}"))
-}
+const TORCH: &str = include_str!("../python/bench_step.py");
 
 fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
     if !python_imports("torch") {
@@ -294,12 +180,6 @@ fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
 
 /// Entry point: `bench [--out FILE] [--seconds S]`.
 pub fn main(args: &[String]) -> Result<()> {
-    if args.iter().any(|a| a == "--tta") {
-        return crate::tta::main(args);
-    }
-    if args.iter().any(|a| a == "--vs-cords") {
-        return crate::vs_cords::main(args);
-    }
     let (mut out, mut seconds) = (PathBuf::from("results/bench.md"), 3.0f64);
     let mut it = args.iter();
     while let Some(a) = it.next() {

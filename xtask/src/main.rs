@@ -17,6 +17,7 @@
 mod bench;
 mod chaos;
 mod py_example;
+mod python;
 mod repro;
 mod tta;
 mod vs_cords;
@@ -145,6 +146,8 @@ fn main() -> Result<()> {
         Some("repro") => repro::main(&args[1..]),
         Some("chaos") => chaos::main(&root, &args[1..]),
         Some("py-example") => py_example::main(&root, &args[1..]),
+        Some("bench") if args.iter().any(|a| a == "--tta") => tta::main(&args[1..]),
+        Some("bench") if args.iter().any(|a| a == "--vs-cords") => vs_cords::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
         Some(other) => {
             bail!(

@@ -142,59 +142,18 @@ fn swast_curve(
 /// decay 5e-4), lr 0.05 cosine over the epochs' progress, batch 128, per-channel
 /// normalization from the training set, a fresh shuffle every epoch, evaluation after every
 /// epoch (timed apart). Prints one JSON line of (seconds, accuracy) points. Runs after
-/// [`crate::bench::TORCH_LENET5`].
-const TORCH_TTA: &str = r#"
-import gzip, json, math, os, struct, sys, time
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-root, epochs, target, threads = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-torch.set_num_threads(threads); torch.manual_seed(0)
-def read(prefix, kind):
-    for name in (f"{prefix}-{kind}", f"{prefix}-{kind}".replace("-idx", ".idx")):
-        for p in (os.path.join(root, name), os.path.join(root, name + ".gz")):
-            if os.path.exists(p):
-                raw = (gzip.open if p.endswith(".gz") else open)(p, "rb").read()
-                if kind.startswith("images"):
-                    n, r, c = struct.unpack(">III", raw[4:16])
-                    return np.frombuffer(raw, np.uint8, offset=16).reshape(n, 1, r, c)
-                return np.frombuffer(raw, np.uint8, offset=8)
-    sys.exit(f"missing {prefix}-{kind} in {root}")
-xtr = torch.tensor(read("train", "images-idx3-ubyte"), dtype=torch.float32) / 255
-ytr = torch.tensor(read("train", "labels-idx1-ubyte"), dtype=torch.long)
-xte = torch.tensor(read("t10k", "images-idx3-ubyte"), dtype=torch.float32) / 255
-yte = torch.tensor(read("t10k", "labels-idx1-ubyte"), dtype=torch.long)
-m, s = xtr.mean(), xtr.std()
-xtr, xte = (xtr - m) / s, (xte - m) / s
-model = LeNet5()
-opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-n, b = len(ytr), 128
-steps = math.ceil(n / b)
-clock, points = 0.0, []
-for e in range(epochs):
-    model.train(); t0 = time.time()
-    perm = torch.randperm(n)
-    for i in range(steps):
-        for g in opt.param_groups:
-            g["lr"] = 0.05 * 0.5 * (1 + math.cos(math.pi * (e + i / steps) / epochs))
-        idx = perm[i * b:(i + 1) * b]
-        opt.zero_grad(); F.cross_entropy(model(xtr[idx]), ytr[idx]).backward(); opt.step()
-    clock += time.time() - t0
-    model.eval()
-    with torch.no_grad():
-        acc = sum((model(xte[j:j + 1000]).argmax(1) == yte[j:j + 1000]).sum().item() for j in range(0, len(yte), 1000)) / len(yte)
-    points.append((clock, acc))
-    if acc >= target: break
-print(json.dumps({"version": torch.__version__, "points": points}))
-"#;
+/// [`crate::python::TORCH_LENET5`].
+const TORCH_TTA: &str = include_str!("../python/tta.py");
 
 fn torch_curve(dataset: &str, epochs: usize, target: f64) -> Result<Option<(String, Curve)>> {
-    if !crate::bench::python_imports("torch") {
+    if !crate::python::python_imports("torch") {
         return Ok(None);
     }
     let dir = swast_data::sources::resolve_dir(dataset.parse()?, Path::new("data"))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let v = crate::bench::python_json(
+    let v = crate::python::python_json(
         "the PyTorch reference",
-        &format!("{}{TORCH_TTA}", crate::bench::TORCH_LENET5),
+        &format!("{}{TORCH_TTA}", crate::python::TORCH_LENET5),
         &[
             dir.display().to_string(),
             epochs.to_string(),
@@ -283,7 +242,7 @@ pub fn main(args: &[String]) -> Result<()> {
         }
         let label = format!("{} ({:.1}%)", t.name, 100.0 * t.accuracy);
         let mut rows = Vec::new();
-        for (backend, _) in crate::bench::backends() {
+        for (backend, _) in crate::python::backends() {
             for (method, sets) in METHODS {
                 eprintln!("tta: {} {backend} {method}", t.name);
                 let c = swast_curve(backend, t.name, sets, (epochs, t.accuracy), &scratch)?;
@@ -308,7 +267,7 @@ pub fn main(args: &[String]) -> Result<()> {
             missing.join(", ")
         );
     }
-    md.push_str(&crate::bench::torch_line(
+    md.push_str(&crate::python::torch_line(
         torch_version.as_deref(),
         "the same LeNet-5 and recipe, tensors held in memory (no DataLoader)",
     ));
@@ -318,5 +277,5 @@ pub fn main(args: &[String]) -> Result<()> {
         "\n---\nCommand: `cargo xtask bench --tta --epochs {epochs}` · {cores} cores · wall time {:.0} s",
         t0.elapsed().as_secs_f64()
     );
-    crate::bench::write_report(&out, &md)
+    crate::python::write_report(&out, &md)
 }

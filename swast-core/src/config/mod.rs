@@ -3,13 +3,14 @@
 
 mod keys;
 mod plugin;
+mod train;
 
 pub use plugin::{PluginSchema, PluginTable, plugin_settings};
 
 use crate::model::ModelConfig;
-use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use swast_data::{DatasetName, NoiseKind};
+pub use train::TrainConfig;
 
 /// Training method: one loop, with pieces switched on or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -580,11 +581,7 @@ impl Config {
         let mut c = self.clone();
         c.seed = 0;
         let text = c.to_toml();
-        let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-        for b in text.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01B3);
-        }
+        let h = swast_data::hash::fnv1a(text.as_bytes());
         format!("{:08x}", h >> 32)
     }
 }

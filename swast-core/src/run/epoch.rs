@@ -1,19 +1,14 @@
 //! One training epoch of the loop, and its evaluation and log line.
 
+use super::context::{Outputs, PreparedData, RunOptions, eval_batch};
 use super::error::RunError;
-use super::folder::Outputs;
-use super::setup::{PreparedData, RunOptions};
-use super::state::{RunRecord, RunState};
+use super::loop_state::RunState;
+use super::state::RunRecord;
 use crate::config::{Config, Method, PreserveMode};
 use crate::coreset::Selector;
 use crate::events::{EpochPhase, Event};
 use crate::train::{EpochOptions, PassStats, TrainError, Trainer};
 use std::time::Instant;
-
-/// The batch size of evaluation and probe passes.
-pub(super) fn eval_batch(cfg: &Config) -> usize {
-    cfg.train.batch_size.max(256)
-}
 
 /// What an epoch of training did.
 #[derive(Debug)]

@@ -1,39 +1,19 @@
 //! The run folder: its files, resuming, checkpoints, the summary, where events go.
 
-use super::epoch::eval_batch;
+use super::context::{Outputs, PreparedData, eval_batch};
 use super::error::{RunError, io_err};
+use super::files;
 use super::lock::RunLock;
-use super::setup::PreparedData;
 use super::state::RunRecord;
 use crate::checkpoint::{self, CheckpointError};
 use crate::config::{Config, PluginSchema};
 use crate::coreset::Selector;
-use crate::events::{Event, EventSink, JsonlSink};
+use crate::events::{Event, JsonlSink};
 use crate::model::{SwastModel, trainable_params};
 use crate::prune::LayerSummary;
 use crate::train::{PassStats, TrainError, Trainer, train_flops_per_sample};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// File names inside a run folder.
-pub mod files {
-    /// The resolved config.
-    pub const CONFIG: &str = "config.toml";
-    /// One JSON event per line.
-    pub const METRICS: &str = "metrics.jsonl";
-    /// The final summary.
-    pub const SUMMARY: &str = "summary.json";
-    /// The latest checkpoint (model, optimizer, RNG streams, epoch).
-    pub const CHECKPOINT: &str = "checkpoint.bin";
-    /// The checkpoint before it, kept so a corrupted newest one does not lose the run.
-    pub const PREVIOUS: &str = "checkpoint.prev.bin";
-    /// Held while a process uses the folder (host and PID).
-    pub const LOCK: &str = super::super::lock::LOCK;
-    /// Per-layer mask summary at the end of a pruned run.
-    pub const MASKS: &str = "masks.json";
-    /// One JSON file per selection round.
-    pub const CORESETS: &str = "coresets";
-}
 
 /// What a finished run reports (`summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,22 +112,6 @@ pub struct RowDensity {
     pub used: f64,
     /// Kept share of the weights into the extra outputs (`None`: the head has none).
     pub unused: Option<f64>,
-}
-
-/// Where a run's events go: the run's `metrics.jsonl` and the caller's sink.
-pub(super) struct Outputs<'a> {
-    pub(super) metrics: &'a mut JsonlSink,
-    pub(super) metrics_path: &'a Path,
-    pub(super) sink: &'a mut dyn EventSink,
-}
-
-impl Outputs<'_> {
-    pub(super) fn emit(&mut self, e: &Event, to_metrics: bool) -> Result<(), RunError> {
-        if to_metrics {
-            self.metrics.emit(e).map_err(io_err(self.metrics_path))?;
-        }
-        self.sink.emit(e).map_err(io_err(Path::new("<event sink>")))
-    }
 }
 
 /// The default run folder of a config: `runs/<name>-<hash>/seed-<seed>` under `root`.

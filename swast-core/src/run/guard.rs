@@ -1,9 +1,8 @@
 //! The critical double-loss guard (beyond the paper): snapshots before a round, the check
 //! after it, and the rollback.
 
+use super::context::{Outputs, PreparedData};
 use super::error::RunError;
-use super::folder::Outputs;
-use super::setup::PreparedData;
 use super::state::RunRecord;
 use crate::config::Config;
 use crate::coreset::Selector;

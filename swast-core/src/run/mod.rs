@@ -13,21 +13,23 @@
 //! - [`folder`]: the run folder (`config.toml`, `metrics.jsonl`, `summary.json`,
 //!   `checkpoint.bin`, `coresets/`), exact resume and the summary.
 
+mod context;
 mod epoch;
 mod error;
+pub mod files;
 pub mod folder;
 mod guard;
 pub mod lock;
+mod loop_state;
 pub mod round;
 pub mod setup;
 mod state;
 
+pub use context::{PreparedData, RunOptions};
 pub use error::RunError;
-pub use folder::{Summary, default_run_dir, files};
+pub use folder::{Summary, default_run_dir};
 pub use round::{RoundRecord, budget_of, scaled_budget, schedule_of, selects};
-pub use setup::{
-    Components, DenseOnly, PreparedData, RunOptions, build_trainer, load_run, prepare_data,
-};
+pub use setup::{Components, DenseOnly, build_trainer, load_run, prepare_data};
 pub use state::{PhaseSeconds, RunRecord, TrajectoryPoint, TrajectorySummary};
 
 use crate::events::{Event, EventSink};
@@ -35,8 +37,8 @@ use crate::model::trainable_params;
 use crate::schedule::Phase;
 use crate::train::TrainError;
 use burn::tensor::Device;
-use folder::Outputs;
-use state::RunState;
+use context::Outputs;
+use loop_state::RunState;
 use std::path::Path;
 use std::time::Instant;
 

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Instant;
 use swast_data::SeededRng;
 
-use super::setup::PreparedData;
+use super::context::PreparedData;
 use super::state::RunRecord;
 
 /// Whether a method selects coresets.
@@ -59,7 +59,7 @@ pub(super) fn select(
         sel,
         data,
         budget,
-        super::epoch::eval_batch(cfg),
+        super::context::eval_batch(cfg),
         dir,
     )
 }

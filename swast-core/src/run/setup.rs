@@ -1,5 +1,6 @@
 //! What a run is made of: its pluggable parts, its options, its data and its trainer.
 
+use super::context::{PreparedData, RunOptions};
 use super::error::{RunError, io_err};
 use super::files;
 use super::folder::RunFolder;
@@ -12,7 +13,7 @@ use crate::prune::{PruneError, PruneScheme, Scope};
 use crate::train::Trainer;
 use burn::tensor::Device;
 use std::path::Path;
-use swast_data::{Batcher, DataError, Dataset, apply_label_noise};
+use swast_data::{Batcher, DataError, apply_label_noise};
 
 /// Where a run gets the pluggable parts that swast-core does not implement itself (pruners
 /// from `swast-prune`, selectors from `swast-coreset`). The binary wires the concrete ones.
@@ -50,38 +51,6 @@ impl Components for DenseOnly {
             ),
         })
     }
-}
-
-/// How to run.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// Stop (with a checkpoint written) after this many epochs in total, as an interruption
-    /// would; the next run resumes from there.
-    pub stop_after_epoch: Option<usize>,
-    /// Test hook: zero every weight at the end of this (1-based) epoch, once, to simulate a
-    /// collapse the guard must catch.
-    pub collapse_after_epoch: Option<usize>,
-    /// Test hook: set one weight to NaN at the end of this (1-based) epoch, once, to simulate
-    /// a divergence.
-    pub nan_after_epoch: Option<usize>,
-    /// Set (e.g. by a Ctrl-C handler) to stop cleanly at the next epoch boundary, after the
-    /// checkpoint of the epoch in progress is written.
-    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    /// Devices to shard probe passes over (selection, the guard, state preservation); empty:
-    /// one flex device per core on flex, the run's device otherwise. Rows do not depend on
-    /// each other, so results do not change.
-    pub probe_devices: Vec<Device>,
-}
-
-/// The data a run trains and tests on, prepared from its config.
-#[derive(Debug, Clone)]
-pub struct PreparedData {
-    /// Training set (noisy labels applied, validation held out, subset taken).
-    pub train: Dataset,
-    /// Test set.
-    pub test: Dataset,
-    /// Validation set, when `data.val_fraction > 0`.
-    pub val: Option<Dataset>,
 }
 
 /// Loads and prepares the data of `cfg`: reads the dataset, takes the `max_train` subset,
