@@ -45,6 +45,8 @@ for variant in ["trim", "cut"]:
             for rate in ["0.9", "0.7", "0.5", "0.3", "0.1"]
             if (size, rate) in t
         }
+        if not diffs:
+            continue
         best = max(diffs, key=diffs.get)
         print(
             f"  {size:>9}: coreset-only {co[0]:.2f} ± {co[1]:.2f}; "

@@ -213,9 +213,41 @@ impl JsonlSink {
     }
 }
 
+/// The current UTC time in RFC 3339 with milliseconds, e.g. `2026-12-04T22:15:03.123Z`.
+pub fn utc_now() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs() as i64, d.subsec_millis())
+}
+
+/// `secs` after the Unix epoch (and `ms`) as `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic
+/// Gregorian calendar; Hinnant's days-to-civil algorithm).
+pub fn rfc3339(secs: i64, ms: u32) -> String {
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
 impl EventSink for JsonlSink {
+    /// One line per event, its UTC time first: `{"time":"…Z","event":"epoch_end",…}`
+    /// (pandas: `pd.read_json(path, lines=True, convert_dates=["time"])`).
     fn emit(&mut self, e: &Event) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(e)?;
+        let body = serde_json::to_vec(e)?;
+        let mut line = format!("{{\"time\":\"{}\",", utc_now()).into_bytes();
+        line.extend_from_slice(body.get(1..).unwrap_or_default());
         line.push(b'\n');
         self.file.write_all(&line)?;
         self.file.flush()
@@ -249,6 +281,37 @@ impl EventSink for TracingSink {
     fn emit(&mut self, e: &Event) -> std::io::Result<()> {
         tracing::info!(target: "swast::events", "{}", serde_json::to_string(e)?);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(rfc3339(1_796_423_703, 123), "2026-12-04T22:35:03.123Z");
+        assert_eq!(rfc3339(-1, 0), "1969-12-31T23:59:59.000Z");
+    }
+
+    #[test]
+    fn every_metrics_line_starts_with_its_utc_time_and_still_parses() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("m.jsonl");
+        let mut s = JsonlSink::append(&p).unwrap();
+        let e = Event::RunEnd {
+            test_accuracy: 0.5,
+            wall_seconds: 1.0,
+        };
+        s.emit(&e).unwrap();
+        let line = std::fs::read_to_string(&p).unwrap();
+        assert!(line.starts_with("{\"time\":\"20"), "{line}");
+        let back: Event = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(back, e);
+        let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        assert!(v["time"].as_str().unwrap().ends_with('Z'));
     }
 }
 

@@ -90,8 +90,8 @@ macro_rules! test_device {
     };
 }
 
-/// The events of kinds `kinds` in the metrics log of the run in `dir`, without their wall times
-/// (`seconds`, `eval_seconds`, `probe_seconds`), which differ from run to run.
+/// The events of kinds `kinds` in the metrics log of the run in `dir`, without their times
+/// (`time`, `seconds`, `eval_seconds`, `probe_seconds`), which differ from run to run.
 pub fn logged_events(dir: &std::path::Path, kinds: &[&str]) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(dir.join(crate::run::files::METRICS))
         .unwrap_or_else(|e| panic!("read the metrics of {}: {e}", dir.display()));
@@ -100,7 +100,7 @@ pub fn logged_events(dir: &std::path::Path, kinds: &[&str]) -> Vec<serde_json::V
         .filter(|v| kinds.iter().any(|k| v["event"] == *k))
         .map(|mut v| {
             let o = v.as_object_mut().expect("an object");
-            for key in ["seconds", "eval_seconds", "probe_seconds"] {
+            for key in ["time", "seconds", "eval_seconds", "probe_seconds"] {
                 o.remove(key);
             }
             v
