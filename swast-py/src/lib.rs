@@ -456,11 +456,13 @@ fn rigl_update<'py>(
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// _rust_seconds(name, probs, features, labels, fraction, seed, repeats): the seconds of
-/// each of `repeats` selections run in Rust on arrays already converted, for measuring
-/// what the Python boundary adds (`swast-py/bench/boundary.py`).
+/// _rust_seconds(name, probs, features, labels, fraction, seed, repeats, with_probe): the
+/// seconds of each of `repeats` selections run in Rust on arrays already in Rust memory, for
+/// measuring what the Python boundary adds (`swast-py/bench/boundary.py`): with
+/// `with_probe`, what a Rust caller of the crate does with arrays in memory
+/// (`Probe::from_probabilities`, then `select`); without, `select` on a probe built once.
 #[pyfunction]
-#[pyo3(signature = (name, probs, features, labels, fraction, seed=0, repeats=5))]
+#[pyo3(signature = (name, probs, features, labels, fraction, seed=0, repeats=5, with_probe=true))]
 #[allow(clippy::too_many_arguments)]
 fn _rust_seconds<'py>(
     py: Python<'py>,
@@ -471,6 +473,7 @@ fn _rust_seconds<'py>(
     fraction: f64,
     seed: u64,
     repeats: usize,
+    with_probe: bool,
 ) -> PyResult<Vec<f64>> {
     let probe = probe_of(probs, features, labels, "")?;
     let k = budget(fraction, probe.len())?;
@@ -480,7 +483,20 @@ fn _rust_seconds<'py>(
         (0..repeats)
             .map(|_| {
                 let t = std::time::Instant::now();
-                swast_coreset::select(&name, &probe, None, k, (0, 1), seed, &s)
+                let built;
+                let p = if with_probe {
+                    built = Probe::from_probabilities(
+                        &probe.labels,
+                        &probe.probs,
+                        &probe.features,
+                        probe.classes,
+                    )
+                    .map_err(|e| PyValueError::new_err(e.to_string()))?;
+                    &built
+                } else {
+                    &probe
+                };
+                swast_coreset::select(&name, p, None, k, (0, 1), seed, &s)
                     .map(|_| t.elapsed().as_secs_f64())
                     .map_err(|e| PyValueError::new_err(e.to_string()))
             })
