@@ -142,27 +142,20 @@ fn chaos(root: &Path, work: &Path, min_kills: usize, seed: u64) -> Result<Outcom
     let (reference, out, plan) = (work.join("ref"), work.join("chaos"), work.join("plan.txt"));
     let _ = std::fs::remove_dir_all(work);
     std::fs::create_dir_all(work)?;
-    let repro =
-        |args: &[&str]| crate::repro::main(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    // `repro table1-cut --scale tiny --out DIR` and `extra`
+    let repro = |dir: &Path, extra: &[&str]| {
+        let mut args: Vec<String> = ["table1-cut", "--scale", "tiny", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push(dir.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        crate::repro::main(&args)
+    };
     eprintln!("chaos: the in-process reference table");
-    repro(&[
-        "table1-cut",
-        "--scale",
-        "tiny",
-        "--out",
-        &reference.display().to_string(),
-    ])?;
-    repro(&[
-        "table1-cut",
-        "--scale",
-        "tiny",
-        "--out",
-        &out.display().to_string(),
-        "--plan",
-        &plan.display().to_string(),
-        "--swast",
-        &swast.display().to_string(),
-    ])?;
+    repro(&reference, &[])?;
+    let (plan_s, swast_s) = (plan.display().to_string(), swast.display().to_string());
+    repro(&out, &["--plan", &plan_s, "--swast", &swast_s])?;
     let mut dice = Dice(seed | 1);
     let t0 = Instant::now();
     let (mut kills, mut passes) = (0usize, 0usize);
@@ -205,14 +198,7 @@ fn chaos(root: &Path, work: &Path, min_kills: usize, seed: u64) -> Result<Outcom
             );
         }
     }
-    repro(&[
-        "table1-cut",
-        "--scale",
-        "tiny",
-        "--out",
-        &out.display().to_string(),
-        "--collect",
-    ])?;
+    repro(&out, &["--collect"])?;
     let a = std::fs::read(reference.join("table1-cut.csv"))?;
     let b = std::fs::read(out.join("table1-cut.csv"))?;
     let mut problems = Vec::new();

@@ -1365,6 +1365,14 @@ fn fig9(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
     write_out(out, target, &md, &csv, dry)
 }
 
+/// SWaST-cut at a 50% backbone and a 90% classifier rate: the Table 1 cell the open
+/// readings vary.
+const CUT_50: [&str; 3] = [
+    "method=swast-cut",
+    "prune.sparsity=0.5",
+    "prune.classifier_sparsity=0.9",
+];
+
 /// One arm of an open-reading grid: its label, cell name and config keys.
 struct Arm {
     label: String,
@@ -1412,6 +1420,12 @@ fn open_reading(which: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) ->
             s
         };
         let strs = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // the Table 1 block's coreset-only cell at this size
+        let coreset_only = |table: &str| Arm {
+            label: "coreset-only".into(),
+            cell: format!("{table}-coreset-only-{size}"),
+            sets: with(&strs(&["method=coreset-only"])),
+        };
         // (arms, comparisons (a, b) by index: a − b)
         let (arms, pairs): (Vec<Arm>, Vec<(usize, usize)>) = match which {
             "head" => {
@@ -1465,16 +1479,8 @@ fn open_reading(which: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) ->
                 )
             }
             "lambda" => {
-                let cut = strs(&[
-                    "method=swast-cut",
-                    "prune.sparsity=0.5",
-                    "prune.classifier_sparsity=0.9",
-                ]);
-                let mut arms = vec![Arm {
-                    label: "coreset-only".into(),
-                    cell: format!("table1-cut-coreset-only-{size}"),
-                    sets: with(&strs(&["method=coreset-only"])),
-                }];
+                let cut = strs(&CUT_50);
+                let mut arms = vec![coreset_only("table1-cut")];
                 let mut off = cut.clone();
                 off.push("preserve.mode=off".into());
                 arms.push(Arm {
@@ -1516,16 +1522,8 @@ fn open_reading(which: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) ->
             _ => {
                 let step = strs(&["prune.clock=step", "prune.interval=100", "prune.end=0.75"]);
                 let trim = strs(&["method=swast-trim", "prune.classifier_sparsity=0.9"]);
-                let cut = strs(&[
-                    "method=swast-cut",
-                    "prune.sparsity=0.5",
-                    "prune.classifier_sparsity=0.9",
-                ]);
-                let mut arms = vec![Arm {
-                    label: "coreset-only".into(),
-                    cell: format!("table1-trim-coreset-only-{size}"),
-                    sets: with(&strs(&["method=coreset-only"])),
-                }];
+                let cut = strs(&CUT_50);
+                let mut arms = vec![coreset_only("table1-trim")];
                 for (name, sets, t1) in [
                     ("trim 90%", &trim, format!("table1-trim-0.9-{size}")),
                     ("cut 50%", &cut, format!("table1-cut-0.5-{size}")),
