@@ -322,11 +322,72 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
         probe_devices,
         ..RunOptions::default()
     };
-    let summary = run(cfg, &device, &dir, &opts, sink, &Parts)?;
+    let started = swast_core::events::utc_now();
+    let result = run(cfg, &device, &dir, &opts, sink, &Parts);
+    record_session(&dir, cfg, &started, &result);
+    let summary = result?;
     if !common.quiet {
         print_mask_table(&dir.join(swast_core::run::files::MASKS));
     }
     Ok(summary)
+}
+
+/// Appends this session to the run folder's `run.json`: when it ran, the command line, the
+/// swast version and source commit, device, backend, threads, host and how it ended. A
+/// session refused before it touched the folder (another run's folder, a lock held, a
+/// path that is a file) leaves no line. A failure to write it is a warning: the run's own
+/// files are already written.
+fn record_session(
+    dir: &Path,
+    cfg: &Config,
+    started: &str,
+    result: &Result<Summary, swast_core::run::RunError>,
+) {
+    use swast_core::run::RunError as E;
+    let outcome = match result {
+        Ok(_) => "finished".to_string(),
+        Err(E::Interrupted { epochs_done }) => format!("interrupted after epoch {epochs_done}"),
+        Err(
+            E::DifferentRun { .. } | E::Locked { .. } | E::BadLock { .. } | E::NotAFolder { .. },
+        ) => {
+            return;
+        }
+        Err(e) => format!("error: {e}"),
+    };
+    if !dir.join(swast_core::run::files::CONFIG).is_file() {
+        return;
+    }
+    let path = dir.join("run.json");
+    let mut doc: serde_json::Value = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| serde_json::json!({ "sessions": [] }));
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let session = serde_json::json!({
+        "started": started,
+        "ended": swast_core::events::utc_now(),
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "swast_version": env!("CARGO_PKG_VERSION"),
+        "commit": env!("SWAST_BUILD_COMMIT"),
+        "device": cfg.device,
+        "backend": cfg.device.split(':').next().unwrap_or_default(),
+        "threads": threads,
+        "host": host,
+        "outcome": outcome,
+    });
+    if let Some(s) = doc["sessions"].as_array_mut() {
+        s.push(session);
+    }
+    let bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    if let Err(e) = swast_data::files::write_atomic(&path, &bytes) {
+        tracing::warn!("could not write {}: {e}", path.display());
+    }
 }
 
 /// The demo: SWaST-cut against dense, coreset-only, pruning-only and SWaST-trim on the

@@ -493,3 +493,50 @@ fn out_naming_a_file_and_a_lock_that_is_not_one_get_their_own_messages() {
         );
     }
 }
+
+#[test]
+fn every_session_of_a_run_is_recorded_in_run_json() {
+    let t = tempfile::tempdir().unwrap();
+    let args = [
+        "train",
+        "--quiet",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "data.max_train=200",
+        "--out",
+        "r",
+    ];
+    assert!(swast(&args, t.path()).status.success());
+    // the same command again: the finished run returns at once, and says so
+    assert!(swast(&args, t.path()).status.success());
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("r/run.json")).unwrap())
+            .unwrap();
+    let s = doc["sessions"].as_array().unwrap();
+    assert_eq!(s.len(), 2);
+    for x in s {
+        assert_eq!(x["outcome"], "finished");
+        assert_eq!(x["backend"], "flex");
+        assert!(
+            x["command_line"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "train")
+        );
+        assert!(!x["commit"].as_str().unwrap().is_empty());
+        assert!(x["started"].as_str().unwrap().ends_with('Z'));
+        assert!(x["threads"].as_u64().unwrap() >= 1);
+    }
+    // a refused session (another config in the folder) leaves no line
+    let o = swast(
+        &["train", "--quiet", "--set", "train.epochs=2", "--out", "r"],
+        t.path(),
+    );
+    assert!(!o.status.success());
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("r/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["sessions"].as_array().unwrap().len(), 2);
+}
