@@ -25,8 +25,10 @@ class ResNet20(nn.Module):
     def forward(s, x):
         x = s.blocks(F.relu(s.bn(s.stem(x))))
         return s.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+def Mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, 10))
 out = {}
-for name, model, shape in [("lenet5", LeNet5(), (1, 28, 28)), ("resnet20", ResNet20(), (3, 32, 32))]:
+for name, model, shape in [("mlp", Mlp(), (1, 28, 28)), ("lenet5", LeNet5(), (1, 28, 28)), ("resnet20", ResNet20(), (3, 32, 32))]:
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     x = torch.randn(128, *shape); y = torch.arange(128) % 10
     def step():

@@ -79,6 +79,8 @@ fn measure(
     let mut trainer = Trainer::new(
         &ModelConfig {
             arch,
+            // the cpu scale's MLP (issue 24): 784-1024-512-10
+            mlp_hidden: vec![1024, 512],
             ..ModelConfig::default()
         },
         TrainConfig::default(),
@@ -160,7 +162,10 @@ fn measure(
 /// [`TORCH_LENET5`]).
 const TORCH: &str = include_str!("../python/bench_step.py");
 
-fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
+/// PyTorch's version and its train-step throughput (samples/s) per model name.
+type TorchRates = (String, std::collections::HashMap<String, f64>);
+
+fn torch_reference(seconds: f64) -> Result<Option<TorchRates>> {
     if !python_imports("torch") {
         return Ok(None);
     }
@@ -171,10 +176,13 @@ fn torch_reference(seconds: f64) -> Result<Option<(String, f64, f64)>> {
         &[threads.to_string(), seconds.to_string()],
         &[],
     )?;
+    let rates = ["mlp", "lenet5", "resnet20"]
+        .iter()
+        .map(|m| (m.to_string(), v[*m].as_f64().unwrap_or(f64::NAN)))
+        .collect();
     Ok(Some((
         v["version"].as_str().unwrap_or("?").to_string(),
-        v["lenet5"].as_f64().unwrap_or(f64::NAN),
-        v["resnet20"].as_f64().unwrap_or(f64::NAN),
+        rates,
     )))
 }
 
@@ -201,6 +209,7 @@ pub fn main(args: &[String]) -> Result<()> {
     let mut rows = Vec::new();
     for (name, device) in backends() {
         for (arch, shape, probe_n) in [
+            (Arch::Mlp, [1, 28, 28], 8192),
             (Arch::Lenet5, [1, 28, 28], 8192),
             (Arch::Resnet20, [3, 32, 32], 1024),
         ] {
@@ -216,7 +225,7 @@ pub fn main(args: &[String]) -> Result<()> {
     for r in &rows {
         let reference = torch
             .as_ref()
-            .map(|(_, l, rn)| if r.model == "lenet5" { *l } else { *rn });
+            .and_then(|(_, rates)| rates.get(r.model).copied());
         let sel: Vec<String> = r.select.iter().map(|(_, v)| format!("{v:.0}")).collect();
         let _ = writeln!(
             md,
@@ -235,7 +244,7 @@ pub fn main(args: &[String]) -> Result<()> {
     }
     md.push_str(&torch_line(
         torch.as_ref().map(|t| t.0.as_str()),
-        "same models (LeNet-5 with max-pool; ResNet-20 with 1×1 projection shortcuts) and step",
+        "same models (the MLP 784-1024-512-10; LeNet-5 with max-pool; ResNet-20 with 1×1 projection shortcuts) and step",
     ));
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
