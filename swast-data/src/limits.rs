@@ -11,6 +11,9 @@ pub const MAX_IMAGE_SIDE: usize = 4096;
 pub const MAX_CLASSES: usize = u16::MAX as usize;
 /// The most samples one split may hold.
 pub const MAX_SAMPLES: usize = 1 << 31;
+/// The most bytes a `.gz` data file may decompress to (CIFAR-100, the largest file swast
+/// reads, is 0.2 GB).
+pub const MAX_DECOMPRESSED: u64 = 8 << 30;
 
 /// `data.image_size` (0 keeps the files' own size).
 pub fn check_image_size(size: usize) -> Result<()> {

@@ -13,6 +13,10 @@ pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 
 /// Reads a whole file, transparently gunzipping it when it starts with the gzip magic.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    // a file larger than the memory left is an error, not an aborted allocation
+    if let Ok(m) = std::fs::metadata(path) {
+        crate::limits::check_allocation(path, "reading the file", u128::from(m.len()))?;
+    }
     let raw = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -20,19 +24,58 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     decode_maybe_gz(path, raw)
 }
 
-/// Gunzips `raw` when it starts with the gzip magic, returns it unchanged otherwise.
+/// Gunzips `raw` when it starts with the gzip magic, returns it unchanged otherwise. The
+/// decompressed size is bounded ([`crate::limits::MAX_DECOMPRESSED`], and the memory
+/// available): a damaged or hostile archive is an error, never an aborted allocation.
 pub fn decode_maybe_gz(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
+    let avail = crate::limits::available_memory().unwrap_or(u64::MAX);
+    decode_gz_bounded(path, raw, crate::limits::MAX_DECOMPRESSED.min(avail / 2))
+}
+
+fn decode_gz_bounded(path: &Path, raw: Vec<u8>, limit: u64) -> Result<Vec<u8>> {
     if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-        let mut out = Vec::with_capacity(raw.len() * 4);
+        let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit as usize));
         flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(limit.saturating_add(1))
             .read_to_end(&mut out)
             .map_err(|source| DataError::Gzip {
                 path: path.to_path_buf(),
                 source,
             })?;
+        if out.len() as u64 > limit {
+            return Err(DataError::Invalid {
+                name: path.display().to_string(),
+                message: format!(
+                    "decompresses to more than {:.1} GB, more than any dataset swast reads; the archive is damaged or not a dataset: fetch it again",
+                    limit as f64 / 1e9
+                ),
+            });
+        }
         Ok(out)
     } else {
         Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod gz_tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_gzip_bomb_is_an_error_not_an_allocation() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&vec![0u8; 1 << 20]).unwrap();
+        let gz = e.finish().unwrap();
+        let p = Path::new("bomb.gz");
+        let err = decode_gz_bounded(p, gz.clone(), 1000)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bomb.gz") && err.contains("decompresses to more than"),
+            "{err}"
+        );
+        assert_eq!(decode_gz_bounded(p, gz, 2 << 20).unwrap().len(), 1 << 20);
     }
 }
 
