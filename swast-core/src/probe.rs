@@ -144,8 +144,7 @@ impl Probe {
         for (z, &y) in probs.chunks_exact(classes).zip(&labels) {
             let y = usize::from(y);
             loss.push(-z[y].max(f32::MIN_POSITIVE).ln());
-            let argmax = (0..classes).fold(0, |best, c| if z[c] > z[best] { c } else { best });
-            correct.push(argmax == y);
+            correct.push(argmax(z) == y);
         }
         Ok(Probe {
             indices: (0..n).collect(),
@@ -361,6 +360,11 @@ fn push_outputs(out: &mut Probe, logits: &[f32], chunk: &[usize], ds: &Dataset) 
     push_rows(out, logits, &labels);
 }
 
+/// The first index of the largest value of `z` (ties keep the lower index).
+fn argmax(z: &[f32]) -> usize {
+    (0..z.len()).fold(0, |best, c| if z[c] > z[best] { c } else { best })
+}
+
 /// Appends the softmax probabilities, cross-entropy and arg-max hit of each row of
 /// `logits` (`[len(labels), K]`) against its label.
 fn push_rows(out: &mut Probe, logits: &[f32], labels: &[u16]) {
@@ -371,8 +375,7 @@ fn push_rows(out: &mut Probe, logits: &[f32], labels: &[u16]) {
         let sum: f32 = exps.iter().sum();
         let y = usize::from(y);
         out.loss.push(-(exps[y] / sum).ln());
-        let argmax = (0..k).fold(0, |best, c| if z[c] > z[best] { c } else { best });
-        out.correct.push(argmax == y);
+        out.correct.push(argmax(z) == y);
         out.probs.extend(exps.iter().map(|e| e / sum));
     }
 }

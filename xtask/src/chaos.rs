@@ -82,7 +82,7 @@ fn check_folder(dir: &Path) -> Vec<String> {
         if let Ok(rd) = std::fs::read_dir(&d) {
             for e in rd.flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
-                if n.ends_with(".tmp") || n.contains(".tmp") {
+                if n.contains(".tmp") {
                     p.push(format!("{}: a temporary file {n}", d.display()));
                 }
             }

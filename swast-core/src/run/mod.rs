@@ -28,7 +28,7 @@ mod state;
 pub use context::{PreparedData, RunOptions};
 pub use error::RunError;
 pub use folder::{Summary, default_run_dir};
-pub use round::{RoundRecord, budget_of, scaled_budget, schedule_of, selects};
+pub use round::{RoundRecord, budget_of, fraction_budget, scaled_budget, schedule_of, selects};
 pub use setup::{Components, DenseOnly, build_trainer, load_run, prepare_data};
 pub use state::{PhaseSeconds, RunRecord, TrajectoryPoint, TrajectorySummary};
 

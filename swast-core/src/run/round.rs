@@ -40,8 +40,13 @@ pub fn budget_of(cfg: &Config, n: usize) -> usize {
 
 /// [`budget_of`] with the fraction multiplied by `scale` (the guard's gentler retries).
 pub fn scaled_budget(cfg: &Config, n: usize, scale: f64) -> usize {
-    let f = (cfg.coreset.fraction * scale).min(1.0);
-    ((f * n as f64).round() as usize).clamp(1, n.max(1))
+    fraction_budget((cfg.coreset.fraction * scale).min(1.0), n)
+}
+
+/// The coreset size a run keeps of `n` samples at kept share `fraction`:
+/// `round(fraction·n)`, at least 1 (and at most `n`).
+pub fn fraction_budget(fraction: f64, n: usize) -> usize {
+    ((fraction * n as f64).round() as usize).clamp(1, n.max(1))
 }
 
 /// A selection round at the budget the guard's retries have scaled (see [`select_round`]).
