@@ -14,9 +14,9 @@ use swast_core::burn::tensor::Device;
 use swast_core::config::{Config, PluginSchema, PluginTable};
 use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::NullSink;
-use swast_core::model::{LayerInfo, Network, Role};
+use swast_core::model::{LayerInfo, Role};
 use swast_core::prune::{
-    MaskSet, PruneError, PruneInit, PruneScheme, Pruner, Scope, Sparsity, weight_values,
+    MaskSet, PruneError, PruneInit, PruneScheme, Pruner, Scope, Sparsity, WeightSource,
 };
 use swast_core::run::{Components, RunOptions, run};
 
@@ -33,9 +33,9 @@ impl Pruner for InitMagnitude {
         "init-magnitude"
     }
 
-    fn init(&mut self, model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+    fn init(&mut self, model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError> {
         let mut masks = MaskSet::dense(init.layers, self.scope, init.device);
-        let weights = weight_values(model, init.layers);
+        let weights = model.weight_values(init.layers);
         for i in 0..masks.layers().len() {
             let info = &masks.layers()[i].info;
             let sparsity = match info.role {

@@ -22,18 +22,14 @@ fn bench_model(c: &mut Criterion, arch: Arch, input: [usize; 3]) {
         mean: vec![0.0; input[0]],
         std: vec![1.0; input[0]],
     };
-    let mut trainer = Trainer::new(
-        &model,
-        TrainConfig::default(),
-        input,
-        10,
-        Batcher::new(norm.clone(), false),
-        Batcher::new(norm, false),
-        1_000_000,
-        0,
-        &device,
-    )
-    .expect("model builds");
+    let mut trainer = Trainer::builder(TrainConfig::default())
+        .network(&model)
+        .input(input, 10)
+        .batchers(Batcher::new(norm.clone(), false), Batcher::new(norm, false))
+        .steps_per_epoch(1_000_000)
+        .seed(0)
+        .build(&device)
+        .expect("model builds");
     let ad = device.autodiff();
     let x = Tensor::<4>::random(
         [BATCH, input[0], input[1], input[2]],

@@ -10,8 +10,8 @@
 //! summation order); with BatchNorm each shard normalises with its own statistics, as
 //! PyTorch's DistributedDataParallel does without SyncBatchNorm.
 
-use crate::model::{Network, SwastModel};
-use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use crate::model::SwastModel;
+use burn::module::{ModuleVisitor, Param, ParamId};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor};
@@ -41,7 +41,7 @@ impl ModuleVisitor for Accumulate<'_> {
 
 /// An independent copy of `model` on `device`: every parameter copied through the host and (when
 /// it was trainable) tracked again, keeping its id so that gradients line up.
-pub fn replicate(model: &Network, device: &Device) -> Network {
+pub fn replicate<M: SwastModel>(model: &M, device: &Device) -> M {
     struct Replicate<'a>(&'a Device);
     impl burn::module::ModuleMapper for Replicate<'_> {
         fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
@@ -58,8 +58,8 @@ pub fn replicate(model: &Network, device: &Device) -> Network {
 /// on any device) computed data-parallel over `devices` (autodiff is enabled on each), the
 /// gradients on `devices[0]`, and the batch's mean loss. `model` is the replica on
 /// `devices[0]`'s autodiff device; the others are copies of it.
-pub fn data_parallel_grads(
-    model: &Network,
+pub fn data_parallel_grads<M: SwastModel>(
+    model: &M,
     images: Tensor<4>,
     labels: Tensor<1, Int>,
     devices: &[Device],

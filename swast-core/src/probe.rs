@@ -9,7 +9,6 @@
 //! demand (`⟨g_i, g_j⟩ = ⟨e_i, e_j⟩·(⟨h_i, h_j⟩ + 1)`), so memory stays bounded.
 
 use crate::model::{LeNet5, Network, SwastModel};
-use burn::module::Module;
 use burn::tensor::Device;
 use swast_data::{Batcher, Dataset};
 
@@ -256,8 +255,8 @@ pub struct ProbeError {
 /// Runs the probe pass of `model` over the samples of `ds` at `indices`, in batches of
 /// `batch`, using `batcher` (normally the evaluation batcher: no augmentation). Only the
 /// per-sample results of the current batch are ever on the device.
-pub fn probe(
-    model: &Network,
+pub fn probe<M: SwastModel>(
+    model: &M,
     ds: &Dataset,
     indices: &[usize],
     batcher: &Batcher,
@@ -279,8 +278,8 @@ pub enum Kernels {
 
 /// [`probe`] with the choice of `kernels` (to compare the two, or to reproduce a probe
 /// exactly where the fused kernels round differently).
-pub fn probe_with(
-    model: &Network,
+pub fn probe_with<M: SwastModel>(
+    model: &M,
     ds: &Dataset,
     indices: &[usize],
     batcher: &Batcher,
@@ -333,19 +332,19 @@ pub fn probe_with(
 }
 
 /// Whether [`probe`] runs `model` on `device` through fused host kernels.
-pub fn has_fused_kernels(model: &Network, device: &Device) -> bool {
+pub fn has_fused_kernels<M: SwastModel>(model: &M, device: &Device) -> bool {
     host_lenet(model, &device.clone().without_autodiff()).is_some()
 }
 
 /// The LeNet-5 whose probe on `device` runs through fused host kernels
 /// ([`crate::model::lenet_host`]): a LeNet-5 on the flex CPU device, unless
 /// `SWAST_PROBE_KERNELS=burn`.
-fn host_lenet<'a>(model: &'a Network, device: &Device) -> Option<&'a LeNet5> {
+fn host_lenet<'a, M: SwastModel>(model: &'a M, device: &Device) -> Option<&'a LeNet5> {
     if std::env::var("SWAST_PROBE_KERNELS").is_ok_and(|v| v == "burn") {
         return None;
     }
     #[cfg(feature = "flex")]
-    if let Network::LeNet5(net) = model
+    if let Some(Network::LeNet5(net)) = (model as &dyn std::any::Any).downcast_ref::<Network>()
         && *device == Device::flex()
     {
         return Some(net);
@@ -386,8 +385,8 @@ fn push_rows(out: &mut Probe, logits: &[f32], labels: &[u16]) {
 /// result equals one device's, up to each backend's arithmetic. A LeNet-5 on flex is not
 /// sharded: its fused host kernels run on every core already. burn 0.22's collectives
 /// (`all_reduce`) exist only for its CUDA and remote backends; a probe needs none.
-pub fn probe_sharded(
-    model: &Network,
+pub fn probe_sharded<M: SwastModel>(
+    model: &M,
     ds: &Dataset,
     indices: &[usize],
     batcher: &Batcher,

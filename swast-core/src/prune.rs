@@ -5,7 +5,7 @@
 //! `swast-cli/examples/custom_pruner.rs` implements a [`Pruner`] outside it and plugs it into
 //! a pruning-only run.
 
-use crate::model::{LayerInfo, Network, Role};
+use crate::model::{LayerInfo, Role};
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -380,8 +380,21 @@ pub fn apply_masks<M: Module>(module: M, masks: &MaskSet) -> M {
     module.map(&mut Apply(masks))
 }
 
+/// What a pruner may read of the model it prunes: the current values of its weights. It is
+/// object-safe, so one [`Pruner`] works on every model; every burn [`Module`] implements it.
+pub trait WeightSource {
+    /// The current values of the weights of `layers`, flattened, keyed by parameter id.
+    fn weight_values(&self, layers: &[LayerInfo]) -> HashMap<ParamId, Vec<f32>>;
+}
+
+impl<M: Module> WeightSource for M {
+    fn weight_values(&self, layers: &[LayerInfo]) -> HashMap<ParamId, Vec<f32>> {
+        weight_values(self, layers)
+    }
+}
+
 /// The current values of a model's prunable weights, flattened, keyed by parameter id.
-pub fn weight_values(model: &Network, layers: &[LayerInfo]) -> HashMap<ParamId, Vec<f32>> {
+pub fn weight_values<M: Module>(model: &M, layers: &[LayerInfo]) -> HashMap<ParamId, Vec<f32>> {
     struct Collect<'a> {
         want: &'a HashMap<ParamId, ()>,
         out: HashMap<ParamId, Vec<f32>>,
@@ -449,7 +462,7 @@ pub trait Pruner: Send {
     /// Config name.
     fn name(&self) -> &'static str;
     /// Builds the initial masks (the model holds its initial weights).
-    fn init(&mut self, model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError>;
+    fn init(&mut self, model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError>;
     /// Factors the trainer multiplies initial weights by right after [`Pruner::init`]
     /// (sparse-aware initialisation: `1/√density` keeps each unit's input variance at its
     /// dense value). Empty by default.
@@ -457,9 +470,10 @@ pub trait Pruner: Send {
         Vec::new()
     }
     /// Sees the dense gradients of the step at `tick` before the optimizer uses them.
-    fn after_backward(&mut self, _tick: Tick, _model: &Network, _grads: &GradientsParams) {}
+    fn after_backward(&mut self, _tick: Tick, _model: &dyn WeightSource, _grads: &GradientsParams) {
+    }
     /// After the optimizer step at `tick`; returns whether the masks changed.
-    fn after_step(&mut self, _tick: Tick, _model: &Network) -> bool {
+    fn after_step(&mut self, _tick: Tick, _model: &dyn WeightSource) -> bool {
         false
     }
     /// The current masks (`None` before [`Pruner::init`]). They give the run's accounting
@@ -471,18 +485,19 @@ pub trait Pruner: Send {
     fn enforces_masks(&self) -> bool {
         true
     }
-    /// The model the training forward of step `step` runs on instead of `model` (ProbMask:
-    /// the weights times a sampled relaxed mask whose scores autodiff tracks). Its base
-    /// parameters must be `model`'s own, so their gradients reach the optimizer.
-    fn train_view(&mut self, _tick: Tick, _model: &Network) -> Option<Network> {
+    /// Factors the training forward of the step at `tick` multiplies weights by, instead of
+    /// the enforced masks (ProbMask: a sampled relaxed mask whose scores autodiff tracks, on
+    /// the autodiff device). The trainer attaches them to a view of its model whose base
+    /// parameters are the model's own, so their gradients reach the optimizer.
+    fn train_factors(&mut self, _tick: Tick) -> Option<Vec<(ParamId, Tensor<1>)>> {
         None
     }
-    /// The model evaluation and probe passes run on instead of `model` (ProbMask: the
-    /// weights times its current hard mask).
-    fn eval_view(&self, _model: &Network) -> Option<Network> {
+    /// The masks evaluation and probe passes apply to a copy of the weights, when the
+    /// weights themselves are not masked yet (ProbMask: its current hard mask).
+    fn eval_masks(&self) -> Option<&MaskSet> {
         None
     }
-    /// Sees the raw gradients of a step whose forward ran on [`Pruner::train_view`], before
+    /// Sees the raw gradients of a step whose forward ran on [`Pruner::train_factors`], before
     /// they become parameter gradients (ProbMask reads its scores' gradients here).
     fn after_backward_raw(&mut self, _tick: Tick, _grads: &burn::tensor::Gradients) {}
     /// Everything needed to resume (masks, counters, RNG).
@@ -505,9 +520,9 @@ pub trait StructuredPruner: Send {
     fn at_start(&self, start: Tick) -> bool;
     /// Whether the step at `tick` (after its optimizer update) is the one to prune at.
     fn due(&self, tick: Tick) -> bool;
-    /// The channels to keep, one ascending list per channel group of `model`
-    /// ([`Network::l1_channel_keeps`] lists the groups).
-    fn keeps(&self, model: &Network) -> Vec<Vec<usize>>;
+    /// The channels to keep, one ascending list per channel group, given every group's
+    /// L1 channel scores ([`crate::model::SwastModel::channel_scores`]).
+    fn keeps(&self, channel_scores: &[Vec<f32>]) -> Vec<Vec<usize>>;
 }
 
 /// How a run prunes: masks over the weights, or whole channels removed.

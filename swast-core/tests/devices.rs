@@ -30,25 +30,21 @@ fn trainer(arch: Arch, input: [usize; 3], device: &Device) -> Trainer {
         mean: vec![0.5; input[0]],
         std: vec![0.25; input[0]],
     };
-    Trainer::new(
-        &ModelConfig {
-            arch,
-            width: if arch == Arch::Resnet20 { 0.5 } else { 1.0 },
-            ..ModelConfig::default()
-        },
-        TrainConfig {
-            epochs: 3,
-            batch_size: 32,
-            ..TrainConfig::default()
-        },
-        input,
-        10,
-        Batcher::new(norm.clone(), false),
-        Batcher::new(norm, false),
-        100,
-        7,
-        device,
-    )
+    Trainer::builder(TrainConfig {
+        epochs: 3,
+        batch_size: 32,
+        ..TrainConfig::default()
+    })
+    .network(&ModelConfig {
+        arch,
+        width: if arch == Arch::Resnet20 { 0.5 } else { 1.0 },
+        ..ModelConfig::default()
+    })
+    .input(input, 10)
+    .batchers(Batcher::new(norm.clone(), false), Batcher::new(norm, false))
+    .steps_per_epoch(100)
+    .seed(7)
+    .build(device)
     .unwrap()
 }
 

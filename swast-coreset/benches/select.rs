@@ -37,18 +37,14 @@ fn main() {
         ..TrainConfig::default()
     };
     let steps = n.div_ceil(cfg.batch_size) as u64;
-    let mut t = Trainer::new(
-        &ModelConfig::default(),
-        cfg,
-        train.shape(),
-        train.num_classes(),
-        Batcher::new(norm.clone(), false),
-        Batcher::new(norm, false),
-        steps,
-        0,
-        &device,
-    )
-    .expect("LeNet-5 builds");
+    let mut t = Trainer::builder(cfg)
+        .network(&ModelConfig::default())
+        .input(train.shape(), train.num_classes())
+        .batchers(Batcher::new(norm.clone(), false), Batcher::new(norm, false))
+        .steps_per_epoch(steps)
+        .seed(0)
+        .build(&device)
+        .expect("LeNet-5 builds");
     let all: Vec<usize> = (0..n).collect();
     let t0 = Instant::now();
     t.train_epoch(&train, &all, Default::default())

@@ -5,8 +5,8 @@
 use crate::distribution::{densities, kept_count};
 use crate::mask::{global_top_keep, random_keep, shrink_keep};
 use crate::settings::PruneSettings;
-use swast_core::model::{LayerInfo, Network, Role};
-use swast_core::prune::{Density, MaskSet, PruneError, PruneInit, Sparsity, weight_values};
+use swast_core::model::{LayerInfo, Role};
+use swast_core::prune::{Density, MaskSet, PruneError, PruneInit, Sparsity, WeightSource};
 use swast_core::schedule::Tick;
 use swast_data::SeededRng;
 
@@ -178,9 +178,9 @@ impl MaskedLayers {
         changed
     }
 
-    pub(crate) fn magnitudes(&self, model: &Network) -> Vec<Vec<f32>> {
+    pub(crate) fn magnitudes(&self, model: &dyn WeightSource) -> Vec<Vec<f32>> {
         let layers = self.masked_layers();
-        let w = weight_values(model, &layers);
+        let w = model.weight_values(&layers);
         layers
             .iter()
             .map(|l| w[&l.param_id].iter().map(|x| x.abs()).collect())

@@ -5,7 +5,6 @@
 //! really gets faster. SWaST-trim leaves the backbone dense, so it cannot use it.
 
 use swast_core::config::PruneConfig;
-use swast_core::model::Network;
 use swast_core::prune::{PruneError, Scope, StructuredPruner};
 use swast_core::schedule::{Clock, Tick};
 
@@ -52,7 +51,7 @@ impl StructuredPruner for ChannelL1 {
         at > 0.0 && span.at < at && at <= span.next
     }
 
-    fn keeps(&self, model: &Network) -> Vec<Vec<usize>> {
-        model.l1_channel_keeps(self.share)
+    fn keeps(&self, channel_scores: &[Vec<f32>]) -> Vec<Vec<usize>> {
+        swast_core::model::shrink::l1_keeps(channel_scores, self.share)
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::{PruneSettings, cubic_progress, gmp_due};
-use swast_core::model::Network;
-use swast_core::prune::{PruneError, PruneInit, Pruner};
+
+use swast_core::prune::{PruneError, PruneInit, Pruner, WeightSource};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -27,11 +27,11 @@ impl Pruner for Gmp {
         "gmp"
     }
 
-    fn init(&mut self, _model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+    fn init(&mut self, _model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError> {
         self.b.init(self.name(), init)
     }
 
-    fn after_step(&mut self, tick: Tick, model: &Network) -> bool {
+    fn after_step(&mut self, tick: Tick, model: &dyn WeightSource) -> bool {
         let span = tick.span(self.b.s.clock);
         let (t1, t2) = (span.point(self.b.s.begin), span.point(self.b.s.end));
         if !gmp_due(&span, t1, t2, self.b.s.interval) {

@@ -4,8 +4,8 @@
 
 use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::PruneSettings;
-use swast_core::model::Network;
-use swast_core::prune::{PruneError, PruneInit, Pruner};
+
+use swast_core::prune::{PruneError, PruneInit, Pruner, WeightSource};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -28,7 +28,7 @@ impl Pruner for Magnitude {
         "magnitude"
     }
 
-    fn init(&mut self, model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+    fn init(&mut self, model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError> {
         self.b.init(self.name(), init)?;
         if self.b.point(self.b.s.begin) <= 0.0 {
             let scores = self.b.magnitudes(model);
@@ -37,7 +37,7 @@ impl Pruner for Magnitude {
         Ok(())
     }
 
-    fn after_step(&mut self, tick: Tick, model: &Network) -> bool {
+    fn after_step(&mut self, tick: Tick, model: &dyn WeightSource) -> bool {
         let span = tick.span(self.b.s.clock);
         let at = span.point(self.b.s.begin);
         if at > 0.0 && span.at < at && at <= span.next {

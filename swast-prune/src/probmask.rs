@@ -15,12 +15,11 @@
 
 use crate::mask::global_top_keep;
 use crate::settings::cubic_progress;
+use burn::module::ParamId;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use swast_core::config::PruneConfig;
-use swast_core::model::{LayerInfo, Network, Role};
-use swast_core::prune::{
-    MaskSet, PruneError, PruneInit, Pruner, Scope, Sparsity, apply_masks, attach_masks,
-};
+use swast_core::model::{LayerInfo, Role};
+use swast_core::prune::{MaskSet, PruneError, PruneInit, Pruner, Scope, Sparsity, WeightSource};
 use swast_core::schedule::{Clock, Tick};
 use swast_data::SeededRng;
 
@@ -265,7 +264,7 @@ impl Pruner for ProbMask {
         "probmask"
     }
 
-    fn init(&mut self, _model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+    fn init(&mut self, _model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError> {
         let masks = MaskSet::dense(init.layers, self.s.scope, init.device);
         if masks.layers().is_empty() {
             return Err(PruneError {
@@ -303,7 +302,7 @@ impl Pruner for ProbMask {
         self.fixed
     }
 
-    fn train_view(&mut self, tick: Tick, model: &Network) -> Option<Network> {
+    fn train_factors(&mut self, tick: Tick) -> Option<Vec<(ParamId, Tensor<1>)>> {
         let step = tick.step;
         if self.fixed {
             return None;
@@ -336,14 +335,14 @@ impl Pruner for ProbMask {
             attached.push((l.info.param_id, m));
             self.in_flight.push(s);
         }
-        Some(attach_masks(model.clone(), &attached))
+        Some(attached)
     }
 
-    fn eval_view(&self, model: &Network) -> Option<Network> {
+    fn eval_masks(&self) -> Option<&MaskSet> {
         if self.fixed {
             return None;
         }
-        Some(apply_masks(model.clone(), self.masks.as_ref()?))
+        self.masks.as_ref()
     }
 
     fn after_backward_raw(&mut self, _tick: Tick, grads: &Gradients) {
@@ -359,7 +358,7 @@ impl Pruner for ProbMask {
         self.pending = Some(g);
     }
 
-    fn after_step(&mut self, tick: Tick, _model: &Network) -> bool {
+    fn after_step(&mut self, tick: Tick, _model: &dyn WeightSource) -> bool {
         if self.fixed {
             return false;
         }

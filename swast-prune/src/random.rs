@@ -3,8 +3,8 @@
 
 use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::PruneSettings;
-use swast_core::model::Network;
-use swast_core::prune::{PruneError, PruneInit, Pruner};
+
+use swast_core::prune::{PruneError, PruneInit, Pruner, WeightSource};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ impl Pruner for StaticRandom {
         "random"
     }
 
-    fn init(&mut self, _model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+    fn init(&mut self, _model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError> {
         self.b.init(self.name(), init)?;
         self.b.draw_random();
         Ok(())

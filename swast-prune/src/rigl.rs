@@ -7,8 +7,8 @@ use crate::base::{MaskedLayers, delegate_masks};
 use crate::mask::drop_and_grow;
 use crate::settings::{PruneSettings, rigl_fraction};
 use burn::optim::GradientsParams;
-use swast_core::model::Network;
-use swast_core::prune::{PruneError, PruneInit, Pruner, grad_values, weight_values};
+
+use swast_core::prune::{PruneError, PruneInit, Pruner, WeightSource, grad_values};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -40,7 +40,7 @@ impl Pruner for Rigl {
         "rigl"
     }
 
-    fn init(&mut self, _model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+    fn init(&mut self, _model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError> {
         self.b.init(self.name(), init)?;
         self.b.draw_random();
         Ok(())
@@ -50,7 +50,7 @@ impl Pruner for Rigl {
         self.b.scale_factors()
     }
 
-    fn after_backward(&mut self, tick: Tick, _model: &Network, grads: &GradientsParams) {
+    fn after_backward(&mut self, tick: Tick, _model: &dyn WeightSource, grads: &GradientsParams) {
         if self.is_update(tick) {
             let layers = self.b.masked_layers();
             let g: Vec<Vec<f32>> = layers
@@ -61,13 +61,13 @@ impl Pruner for Rigl {
         }
     }
 
-    fn after_step(&mut self, tick: Tick, model: &Network) -> bool {
+    fn after_step(&mut self, tick: Tick, model: &dyn WeightSource) -> bool {
         let span = tick.span(self.b.s.clock);
         let Some(grads) = self.pending_grads.take() else {
             return false;
         };
         let layers = self.b.masked_layers();
-        let w = weight_values(model, &layers);
+        let w = model.weight_values(&layers);
         let frac = rigl_fraction(self.b.s.drop_fraction, span.at, span.point(self.b.s.end));
         let masks = self.b.masks.as_mut().expect("initialised");
         let mut changed = false;

@@ -4,8 +4,8 @@
 use crate::base::{MaskedLayers, delegate_masks};
 use crate::settings::PruneSettings;
 use burn::optim::GradientsParams;
-use swast_core::model::Network;
-use swast_core::prune::{PruneError, PruneInit, Pruner, grad_values, weight_values};
+
+use swast_core::prune::{PruneError, PruneInit, Pruner, WeightSource, grad_values};
 use swast_core::schedule::Tick;
 
 /// See the module documentation.
@@ -31,16 +31,16 @@ impl Pruner for Snip {
         "snip"
     }
 
-    fn init(&mut self, _model: &Network, init: &PruneInit<'_>) -> Result<(), PruneError> {
+    fn init(&mut self, _model: &dyn WeightSource, init: &PruneInit<'_>) -> Result<(), PruneError> {
         self.b.init(self.name(), init)
     }
 
-    fn after_backward(&mut self, tick: Tick, model: &Network, grads: &GradientsParams) {
+    fn after_backward(&mut self, tick: Tick, model: &dyn WeightSource, grads: &GradientsParams) {
         if tick.step != 0 {
             return;
         }
         let layers = self.b.masked_layers();
-        let w = weight_values(model, &layers);
+        let w = model.weight_values(&layers);
         let scores: Vec<Vec<f32>> = layers
             .iter()
             .map(|l| {
@@ -55,7 +55,7 @@ impl Pruner for Snip {
         self.changed = self.b.prune_by(&scores, 1.0);
     }
 
-    fn after_step(&mut self, _tick: Tick, _model: &Network) -> bool {
+    fn after_step(&mut self, _tick: Tick, _model: &dyn WeightSource) -> bool {
         std::mem::take(&mut self.changed)
     }
 

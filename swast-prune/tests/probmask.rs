@@ -61,9 +61,10 @@ fn gradients_reach_the_scores_and_the_weights_and_the_mask_ends_at_the_budget() 
     let ce = CrossEntropyLossConfig::new().init(&ad);
     for step in 0..10u64 {
         let tick = Tick::at_step(step, 10);
-        let view = p
-            .train_view(tick, &model)
-            .expect("a relaxed view while learning");
+        let factors = p
+            .train_factors(tick)
+            .expect("relaxed factors while learning");
+        let view = swast_core::prune::attach_masks(model.clone(), &factors);
         let loss = ce.forward(view.forward_output(x.clone()).logits, y.clone());
         let raw = loss.backward();
         p.after_backward_raw(tick, &raw);
@@ -99,7 +100,7 @@ fn gradients_reach_the_scores_and_the_weights_and_the_mask_ends_at_the_budget() 
     // and the sum of the projected backbone scores respects K
     let bb: f32 = p.scores()[0].iter().sum();
     assert!(bb <= 230.0 + 1e-2, "{bb}");
-    assert!(p.eval_view(&model).is_none() && p.train_view(Tick::at_step(10, 10), &model).is_none());
+    assert!(p.eval_masks().is_none() && p.train_factors(Tick::at_step(10, 10)).is_none());
 }
 
 #[test]

@@ -54,27 +54,23 @@ fn trainer(pcfg: &PruneConfig, seed: u64, wd: f64) -> Trainer {
         mean: vec![0.5],
         std: vec![0.25],
     };
-    let mut t = Trainer::new(
-        &ModelConfig {
-            arch: Arch::Mlp,
-            mlp_hidden: vec![24, 16],
-            ..ModelConfig::default()
-        },
-        TrainConfig {
-            epochs: 50,
-            batch_size: 16,
-            lr: 0.1,
-            weight_decay: wd,
-            ..TrainConfig::default()
-        },
-        [1, 6, 6],
-        3,
-        Batcher::new(norm.clone(), false),
-        Batcher::new(norm, false),
-        4,
-        seed,
-        &dev(),
-    )
+    let mut t = Trainer::builder(TrainConfig {
+        epochs: 50,
+        batch_size: 16,
+        lr: 0.1,
+        weight_decay: wd,
+        ..TrainConfig::default()
+    })
+    .network(&ModelConfig {
+        arch: Arch::Mlp,
+        mlp_hidden: vec![24, 16],
+        ..ModelConfig::default()
+    })
+    .input([1, 6, 6], 3)
+    .batchers(Batcher::new(norm.clone(), false), Batcher::new(norm, false))
+    .steps_per_epoch(4)
+    .seed(seed)
+    .build(&dev())
     .unwrap();
     let PruneScheme::Masks(p) = swast_prune::build(pcfg, Scope::All, seed).unwrap() else {
         panic!("{:?} is a mask pruner", pcfg.method);

@@ -40,11 +40,14 @@ pub mod prelude {
     pub use swast_core::config::{Config, ConfigError, Method};
     pub use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
     pub use swast_core::events::{Event, EventSink, NullSink, VecSink};
-    pub use swast_core::model::{LayerInfo, ModelConfig, ModelOutput, Network, Role, SwastModel};
+    pub use swast_core::model::{
+        LayerInfo, ModelConfig, ModelError, ModelFactory, ModelOutput, ModelSpec, Network,
+        NetworkFactory, Role, SwastModel, reinit,
+    };
     pub use swast_core::probe::{Probe, ProbeError};
-    pub use swast_core::prune::{PruneError, Pruner, Scope};
-    pub use swast_core::run::{RunError, RunOptions, Summary, run};
-    pub use swast_core::train::{TrainConfig, Trainer};
+    pub use swast_core::prune::{PruneError, Pruner, Scope, WeightSource};
+    pub use swast_core::run::{RunError, RunOptions, Summary, run, run_with_model};
+    pub use swast_core::train::{TrainConfig, Trainer, TrainerBuilder};
     pub use swast_coreset::{CoresetParams, CoresetSettings, select};
     pub use swast_data::{Dataset, DatasetName, LoadOptions, SeededRng, load_with};
 }

@@ -76,23 +76,19 @@ fn measure(
         std: vec![0.25; shape[0]],
     };
     let eval_batcher = Batcher::new(norm.clone(), false);
-    let mut trainer = Trainer::new(
-        &ModelConfig {
+    let mut trainer = Trainer::builder(TrainConfig::default())
+        .network(&ModelConfig {
             arch,
             // the cpu scale's MLP (issue 24): 784-1024-512-10
             mlp_hidden: vec![1024, 512],
             ..ModelConfig::default()
-        },
-        TrainConfig::default(),
-        shape,
-        10,
-        Batcher::new(norm.clone(), false),
-        Batcher::new(norm, false),
-        1_000_000,
-        0,
-        device,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+        })
+        .input(shape, 10)
+        .batchers(Batcher::new(norm.clone(), false), Batcher::new(norm, false))
+        .steps_per_epoch(1_000_000)
+        .seed(0)
+        .build(device)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let ad = device.clone().autodiff();
     let x = Tensor::<4>::random(
         [BATCH, shape[0], shape[1], shape[2]],

@@ -110,8 +110,14 @@ pub fn main(args: &[String]) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let data = swast_core::run::prepare_data(&cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     let dev = Device::flex();
-    let mut trainer = swast_core::run::build_trainer(&cfg, &data, &dev, &swast_cli::Parts)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut trainer = swast_core::run::build_trainer(
+        &cfg,
+        &data,
+        &dev,
+        &swast_cli::Parts,
+        &swast_core::model::NetworkFactory,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let n = data.train.len();
     let all: Vec<usize> = (0..n).collect();
     eprintln!("vs-cords: one LeNet-5 epoch on full MNIST, then the probe");

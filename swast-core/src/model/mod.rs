@@ -62,6 +62,23 @@ pub struct LayerInfo {
     pub flops: u64,
 }
 
+impl LayerInfo {
+    /// The entry of a 2-d convolution whose output has `out_pixels = Hout·Wout` positions
+    /// per sample (for its FLOPs).
+    pub fn conv(
+        name: impl Into<String>,
+        conv: &burn::nn::conv::Conv2d,
+        out_pixels: usize,
+        role: Role,
+    ) -> Self {
+        conv_info(name.into(), conv, out_pixels, role)
+    }
+    /// The entry of a linear layer.
+    pub fn linear(name: impl Into<String>, lin: &burn::nn::Linear, role: Role) -> Self {
+        linear_info(name.into(), lin, role)
+    }
+}
+
 /// Features and logits from one forward pass.
 #[derive(Debug, Clone)]
 pub struct ModelOutput {
@@ -71,8 +88,31 @@ pub struct ModelOutput {
     pub logits: Tensor<2>,
 }
 
-/// The contract every swast model meets.
-pub trait SwastModel {
+/// The contract every model trained by swast meets: a burn [`Module`] that returns its
+/// penultimate features and its logits from one pass, and lists its prunable weights with
+/// their [`Role`]. swast's own [`Network`] is one implementation; a model of your own is
+/// another (`swast/examples/custom_model.rs`), and then pruners, the probe, the
+/// [`Trainer`](crate::Trainer) and [`run`](crate::run::run_with_model) work on it unchanged.
+///
+/// ```ignore
+/// impl SwastModel for MyCnn {
+///     fn forward_output(&self, x: Tensor<4>) -> ModelOutput {
+///         let features = self.body(x);                 // [B, F]
+///         let logits = self.head.forward(features.clone());
+///         ModelOutput { features, logits }
+///     }
+///     fn layers(&self) -> Vec<LayerInfo> {
+///         vec![
+///             LayerInfo::conv("conv1", &self.conv1, 26 * 26, Role::Backbone),
+///             LayerInfo::linear("head", &self.head, Role::Classifier),
+///         ]
+///     }
+/// }
+/// ```
+///
+/// The classifier must be a linear layer (or a 1×1 convolution) whose outputs are the logits:
+/// SWaST-trim masks the layers of role [`Role::Classifier`], SWaST-cut all of them.
+pub trait SwastModel: Module + 'static {
     /// Forward pass returning features and logits.
     ///
     /// # Shapes
@@ -95,6 +135,59 @@ pub trait SwastModel {
                 LayerKind::Linear => l.shape[1],
                 LayerKind::Conv => l.shape[0],
             })
+    }
+    /// L1 scores of every channel group that structured pruning may shrink (one list per
+    /// group). None by default: a model without groups cannot be pruned structurally.
+    fn channel_scores(&self) -> Vec<Vec<f32>> {
+        Vec::new()
+    }
+    /// Physically removes every channel not in `keeps` (one ascending list per group of
+    /// [`SwastModel::channel_scores`]). Models without channel groups keep the default, which
+    /// is never called (the trainer refuses a structured pruner for them).
+    fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        let _ = keeps;
+    }
+}
+
+/// What a model factory is asked for: the input shape, the logits' width, the seed and the
+/// device (with autodiff) to build on.
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    /// `[C, H, W]` of one input.
+    pub input: [usize; 3],
+    /// The dataset's class count.
+    pub classes: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// The device to build on (autodiff enabled).
+    pub device: Device,
+}
+
+/// Builds the model a run trains ([`crate::run::run_with_model`]). Any
+/// `Fn(&ModelSpec) -> Result<M, ModelError>` is one; [`NetworkFactory`] builds swast's own
+/// architectures from `[model]`.
+pub trait ModelFactory<M: SwastModel> {
+    /// A fresh model for `spec`, its initial weights drawn from `spec.seed`.
+    fn build(&self, cfg: &ModelConfig, spec: &ModelSpec) -> Result<M, ModelError>;
+}
+
+impl<M: SwastModel, F: Fn(&ModelSpec) -> Result<M, ModelError>> ModelFactory<M> for F {
+    fn build(&self, _cfg: &ModelConfig, spec: &ModelSpec) -> Result<M, ModelError> {
+        self(spec)
+    }
+}
+
+/// swast's own architectures, built from `[model]` with swast's seeded initialisation
+/// ([`reinit`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NetworkFactory;
+
+impl ModelFactory<Network> for NetworkFactory {
+    fn build(&self, cfg: &ModelConfig, spec: &ModelSpec) -> Result<Network, ModelError> {
+        Ok(reinit(
+            cfg.build(spec.input, spec.classes, &spec.device)?,
+            spec.seed,
+        ))
     }
 }
 
@@ -303,6 +396,12 @@ impl SwastModel for Network {
             Network::Vgg(m) => m.layers(),
         }
     }
+    fn channel_scores(&self) -> Vec<Vec<f32>> {
+        Network::channel_scores(self)
+    }
+    fn keep_channels(&mut self, keeps: &[Vec<usize>]) {
+        Network::keep_channels(self, keeps);
+    }
 }
 
 impl Network {
@@ -329,10 +428,7 @@ impl Network {
 
     /// The channels to keep when removing `share` of each group by L1 norm.
     pub fn l1_channel_keeps(&self, share: f64) -> Vec<Vec<usize>> {
-        self.channel_scores()
-            .iter()
-            .map(|s| shrink::top_channels(s, shrink::remaining(s.len(), share)))
-            .collect()
+        shrink::l1_keeps(&self.channel_scores(), share)
     }
 }
 

@@ -85,6 +85,15 @@ pub fn bn_keep(bn: &mut BatchNorm, keep: &[usize]) {
     bn.running_var = RunningState::new(var.select(0, idx));
 }
 
+/// The channels to keep in each group of `scores` when removing `share` of each by score
+/// (L1 norm for [`crate::model::SwastModel::channel_scores`]).
+pub fn l1_keeps(scores: &[Vec<f32>], share: f64) -> Vec<Vec<usize>> {
+    scores
+        .iter()
+        .map(|s| top_channels(s, remaining(s.len(), share)))
+        .collect()
+}
+
 /// The `k` channels of highest score, in ascending index order (ties to the lower index).
 pub fn top_channels(score: &[f32], k: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..score.len()).collect();

@@ -7,6 +7,7 @@ use super::state::RunRecord;
 use crate::config::{Config, Method, PreserveMode};
 use crate::coreset::Selector;
 use crate::events::{EpochPhase, Event};
+use crate::model::SwastModel;
 use crate::train::{EpochOptions, PassStats, TrainError, Trainer};
 use std::time::Instant;
 
@@ -26,9 +27,9 @@ pub(super) struct Trained {
 /// none), with the selection weights when `coreset.weighted`, the selector observing
 /// per-sample correctness when it keeps a history, and SWaST-cut's `λ·KL(stored ‖ current)`
 /// when preservation is on. A loss or weight that is no longer finite is a divergence.
-pub(super) fn train(
+pub(super) fn train<M: SwastModel>(
     cfg: &Config,
-    trainer: &mut Trainer,
+    trainer: &mut Trainer<M>,
     data: &PreparedData,
     selector: &mut Option<Box<dyn Selector>>,
     st: &mut RunState,
@@ -94,9 +95,9 @@ pub(super) fn train(
 /// validation split when there is one), books the epoch's times (`t0`: when the epoch, its
 /// selection included, started) and emits its `EpochEnd`. Returns the test result and the
 /// validation accuracy, when evaluated.
-pub(super) fn evaluate(
+pub(super) fn evaluate<M: SwastModel>(
     cfg: &Config,
-    trainer: &mut Trainer,
+    trainer: &mut Trainer<M>,
     data: &PreparedData,
     (out, st): (&mut Outputs<'_>, &mut RunRecord),
     (t, t0): (usize, Instant),
@@ -159,9 +160,9 @@ pub(super) fn evaluate(
 /// the round will probe, kept in the record. The evaluation of epoch `t − 1` is reused when
 /// the cadence made one; otherwise the test set is evaluated now (no weight, random stream
 /// or schedule changes: the run's arithmetic stays the same).
-pub(super) fn before_first_selection(
+pub(super) fn before_first_selection<M: SwastModel>(
     cfg: &Config,
-    trainer: &mut Trainer,
+    trainer: &mut Trainer<M>,
     data: &PreparedData,
     st: &mut RunRecord,
     t: usize,

@@ -196,9 +196,9 @@ impl RunFolder {
     /// Resumes from the folder's checkpoint (trainer and selector; the metrics log cut back
     /// to what that checkpoint saw), or starts afresh (config written, old log removed).
     /// Returns the metrics log, open for appending, and the run's record.
-    pub(super) fn resume(
+    pub(super) fn resume<M: SwastModel>(
         &self,
-        trainer: &mut Trainer,
+        trainer: &mut Trainer<M>,
         selector: Option<&mut (dyn Selector + 'static)>,
     ) -> Result<(JsonlSink, RunRecord), RunError> {
         let mut rec = RunRecord::default();
@@ -270,9 +270,9 @@ impl RunFolder {
     /// Writes the checkpoint of (1-based) epoch `t`: the trainer, and the run's record (with
     /// the length of the metrics log it has seen) and the selector's state in its last
     /// section; the one it replaces becomes the previous one.
-    pub(super) fn checkpoint(
+    pub(super) fn checkpoint<M: SwastModel>(
         &self,
-        (trainer, rec): (&Trainer, &mut RunRecord),
+        (trainer, rec): (&Trainer<M>, &mut RunRecord),
         selector: Option<&dyn Selector>,
         out: &mut Outputs<'_>,
         t: usize,
@@ -293,10 +293,10 @@ impl RunFolder {
     /// The end of a run: the mask summary (`masks.json`), `summary.json` and the `RunEnd`
     /// event. `last` is the last epoch's test result (evaluated again when the loop ran no
     /// epoch in this session).
-    pub(super) fn finish(
+    pub(super) fn finish<M: SwastModel>(
         &self,
         (cfg, rec): (&Config, &RunRecord),
-        trainer: &Trainer,
+        trainer: &Trainer<M>,
         data: &PreparedData,
         last: Option<(PassStats, Option<f64>)>,
         out: &mut Outputs<'_>,
@@ -335,9 +335,9 @@ impl RunFolder {
 }
 
 /// The summary of a finished run.
-fn summarize(
+fn summarize<M: SwastModel>(
     (cfg, st): (&Config, &RunRecord),
-    trainer: &Trainer,
+    trainer: &Trainer<M>,
     data: &PreparedData,
     te: &PassStats,
     va: Option<f64>,
@@ -395,7 +395,10 @@ fn summarize(
 }
 
 /// The classifier mask's kept share over the outputs `< classes` and over the others.
-fn classifier_row_density(trainer: &Trainer, classes: usize) -> Option<RowDensity> {
+fn classifier_row_density<M: SwastModel>(
+    trainer: &Trainer<M>,
+    classes: usize,
+) -> Option<RowDensity> {
     use crate::model::{LayerKind, Role};
     let mask = trainer
         .masks()?

@@ -7,6 +7,7 @@ use super::state::RunRecord;
 use crate::config::Config;
 use crate::coreset::Selector;
 use crate::events::{Event, RollbackReason};
+use crate::model::SwastModel;
 use crate::train::Trainer;
 use std::time::Instant;
 
@@ -50,9 +51,9 @@ impl<'a> Guard<'a> {
     }
 }
 
-pub(super) fn guard_check(
+pub(super) fn guard_check<M: SwastModel>(
     cfg: &Config,
-    trainer: &mut Trainer,
+    trainer: &mut Trainer<M>,
     data: &PreparedData,
     g: &mut Guard<'_>,
     eval_batch: usize,
@@ -84,9 +85,9 @@ pub(super) fn guard_check(
 /// Rolls the trainer (and the selector) back to the guard's snapshot, unless there is none or
 /// the retries are spent (then `None`): the failed round's cost stays charged to the run, the
 /// retry gets a coreset `guard.growth` times larger, and a `Rollback` event says why.
-pub(super) fn roll_back(
+pub(super) fn roll_back<M: SwastModel>(
     cfg: &Config,
-    trainer: &mut Trainer,
+    trainer: &mut Trainer<M>,
     g: &mut Guard<'_>,
     out: &mut Outputs<'_>,
     (accuracy_before, accuracy_after): (f64, f64),

@@ -8,6 +8,7 @@ use super::state::RunRecord;
 use crate::config::Config;
 use crate::coreset::Selector;
 use crate::events::RollbackReason;
+use crate::model::SwastModel;
 use crate::train::{PassStats, Trainer};
 use std::path::Path;
 
@@ -64,10 +65,10 @@ impl RunState {
     /// The guard's check of the last round (before a new one or after the last epoch):
     /// the epoch to resume from when it rolled back. With `snapshot_after`, a snapshot for
     /// the coming round is taken when nothing was rolled back.
-    pub(super) fn guard(
+    pub(super) fn guard<M: SwastModel>(
         &mut self,
         cfg: &Config,
-        trainer: &mut Trainer,
+        trainer: &mut Trainer<M>,
         data: &PreparedData,
         selector: &mut Option<Box<dyn Selector>>,
         out: &mut Outputs<'_>,
@@ -93,10 +94,10 @@ impl RunState {
 
     /// With the guard on, a divergence inside a coreset round is rolled back: the epoch to
     /// resume from, or `None` when there is nothing to roll back to.
-    pub(super) fn roll_back_divergence(
+    pub(super) fn roll_back_divergence<M: SwastModel>(
         &mut self,
         cfg: &Config,
-        trainer: &mut Trainer,
+        trainer: &mut Trainer<M>,
         selector: &mut Option<Box<dyn Selector>>,
         out: &mut Outputs<'_>,
     ) -> Result<Option<usize>, RunError> {

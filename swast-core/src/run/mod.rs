@@ -29,11 +29,11 @@ pub use context::{PreparedData, RunOptions};
 pub use error::RunError;
 pub use folder::{Summary, default_run_dir};
 pub use round::{RoundRecord, budget_of, fraction_budget, scaled_budget, schedule_of, selects};
-pub use setup::{Components, DenseOnly, build_trainer, load_run, prepare_data};
+pub use setup::{Components, DenseOnly, build_trainer, load_run, load_run_with, prepare_data};
 pub use state::{PhaseSeconds, RunRecord, TrajectoryPoint, TrajectorySummary};
 
 use crate::events::{Event, EventSink};
-use crate::model::trainable_params;
+use crate::model::{ModelFactory, NetworkFactory, SwastModel, trainable_params};
 use crate::schedule::Phase;
 use crate::train::TrainError;
 use burn::tensor::Device;
@@ -43,7 +43,8 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Runs `cfg` on `device` in the folder `dir`, resuming from its checkpoint when there is one
-/// and returning the existing summary when the run already finished.
+/// and returning the existing summary when the run already finished. The model is the
+/// `[model]` section's architecture; [`run_with_model`] trains a model of your own.
 pub fn run(
     cfg: &crate::config::Config,
     device: &Device,
@@ -52,9 +53,24 @@ pub fn run(
     sink: &mut dyn EventSink,
     parts: &dyn Components,
 ) -> Result<Summary, RunError> {
+    run_with_model(cfg, device, dir, opts, sink, parts, &NetworkFactory)
+}
+
+/// [`run`] on the model `model` builds (any [`SwastModel`]: a burn module of your own, see
+/// `swast/examples/custom_model.rs`). Everything else is the same run: schedule, pruners,
+/// selectors, state preservation, guard, run folder and resume.
+pub fn run_with_model<M: SwastModel>(
+    cfg: &crate::config::Config,
+    device: &Device,
+    dir: &Path,
+    opts: &RunOptions,
+    sink: &mut dyn EventSink,
+    parts: &dyn Components,
+    model: &dyn ModelFactory<M>,
+) -> Result<Summary, RunError> {
     let cfg = &cfg.clone().resolve(&parts.plugins())?;
     let (folder, mut metrics, data, mut trainer, mut selector, record) =
-        match setup::open(cfg, device, dir, opts, parts)? {
+        match setup::open(cfg, device, dir, opts, (parts, model))? {
             Ok(session) => session,
             Err(finished) => return Ok(finished),
         };
@@ -133,7 +149,11 @@ pub fn run(
 }
 
 /// The `RunStart` event of a session.
-fn run_start(cfg: &crate::config::Config, trainer: &crate::Trainer, data: &PreparedData) -> Event {
+fn run_start<M: SwastModel>(
+    cfg: &crate::config::Config,
+    trainer: &crate::Trainer<M>,
+    data: &PreparedData,
+) -> Event {
     Event::RunStart {
         method: cfg.method.as_str().into(),
         epochs: cfg.train.epochs,

@@ -50,9 +50,9 @@ pub fn fraction_budget(fraction: f64, n: usize) -> usize {
 }
 
 /// A selection round at the budget the guard's retries have scaled (see [`select_round`]).
-pub(super) fn select(
+pub(super) fn select<M: SwastModel>(
     cfg: &Config,
-    trainer: &mut Trainer,
+    trainer: &mut Trainer<M>,
     sel: &mut dyn Selector,
     data: &PreparedData,
     (rec, dir): (&mut RunRecord, &Path),
@@ -72,9 +72,9 @@ pub(super) fn select(
 /// One selection round: probe the training set (and the validation set when the selector
 /// needs it) with the current model, select, charge the cost to the run, store the coreset in
 /// the run's record and its indices under `dir/coresets/`.
-fn select_round(
+fn select_round<M: SwastModel>(
     cfg: &Config,
-    (trainer, st): (&mut Trainer, &mut RunRecord),
+    (trainer, st): (&mut Trainer<M>, &mut RunRecord),
     sel: &mut dyn Selector,
     data: &PreparedData,
     budget: usize,

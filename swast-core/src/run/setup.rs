@@ -9,8 +9,9 @@ use super::state::RunRecord;
 use crate::config::{Augment, Config, Method, PluginSchema};
 use crate::coreset::{SelectError, Selector};
 use crate::events::JsonlSink;
+use crate::model::{ModelFactory, Network, NetworkFactory, SwastModel};
 use crate::prune::{PruneError, PruneScheme, Scope};
-use crate::train::Trainer;
+use crate::train::{Trainer, TrainerBuilder};
 use burn::tensor::Device;
 use std::path::Path;
 use swast_data::{Batcher, DataError, apply_label_noise};
@@ -90,12 +91,13 @@ pub fn prepare_data(cfg: &Config) -> Result<PreparedData, RunError> {
 
 /// A fresh trainer for `cfg` on the prepared data (normalization from the training set,
 /// augmentation per `data.augment`, cosine schedule over the run's steps).
-pub fn build_trainer(
+pub fn build_trainer<M: SwastModel>(
     cfg: &Config,
     data: &PreparedData,
     device: &Device,
     parts: &dyn Components,
-) -> Result<Trainer, RunError> {
+    model: &dyn ModelFactory<M>,
+) -> Result<Trainer<M>, RunError> {
     let norm = data.train.channel_stats();
     let augment = match cfg.data.augment {
         Augment::On => true,
@@ -107,17 +109,16 @@ pub fn build_trainer(
         }
     };
     let steps_per_epoch = data.train.len().div_ceil(cfg.train.batch_size) as u64;
-    let mut trainer = Trainer::new(
-        &cfg.model,
-        cfg.train.clone(),
-        data.train.shape(),
-        data.train.num_classes(),
-        Batcher::new(norm.clone(), augment),
-        Batcher::new(norm, false),
-        steps_per_epoch,
-        cfg.seed,
-        device,
-    )?;
+    let mut trainer = TrainerBuilder::new(cfg.train.clone())
+        .network(&cfg.model)
+        .input(data.train.shape(), data.train.num_classes())
+        .batchers(
+            Batcher::new(norm.clone(), augment),
+            Batcher::new(norm, false),
+        )
+        .steps_per_epoch(steps_per_epoch)
+        .seed(cfg.seed)
+        .build_with(device, model)?;
     // the run's real step count: coreset epochs have fewer steps
     let schedule = schedule_of(cfg);
     let (n, b) = (data.train.len(), cfg.train.batch_size);
@@ -141,7 +142,7 @@ pub fn build_trainer(
     match scope.map(|s| parts.pruner(cfg, s)).transpose()? {
         None => {}
         Some(PruneScheme::Masks(p)) => trainer.set_pruner(p)?,
-        Some(PruneScheme::Channels(p)) => trainer.set_structured(p),
+        Some(PruneScheme::Channels(p)) => trainer.set_structured(p)?,
     }
     Ok(trainer)
 }
@@ -149,14 +150,14 @@ pub fn build_trainer(
 /// Everything a run needs to start: its data, a fresh trainer (checked against the test and
 /// validation sets, probe passes sharded as asked) and, for methods that select, its selector.
 #[allow(clippy::type_complexity)]
-fn assemble(
+fn assemble<M: SwastModel>(
     cfg: &Config,
     device: &Device,
     opts: &RunOptions,
-    parts: &dyn Components,
-) -> Result<(PreparedData, Trainer, Option<Box<dyn Selector>>), RunError> {
+    (parts, model): (&dyn Components, &dyn ModelFactory<M>),
+) -> Result<(PreparedData, Trainer<M>, Option<Box<dyn Selector>>), RunError> {
     let data = prepare_data(cfg)?;
-    let mut trainer = build_trainer(cfg, &data, device, parts)?;
+    let mut trainer = build_trainer(cfg, &data, device, parts, model)?;
     for ds in std::iter::once(&data.test).chain(data.val.as_ref()) {
         trainer.check_data(ds)?;
     }
@@ -169,29 +170,29 @@ fn assemble(
 
 /// A run session, opened: its folder (locked), the metrics log, the data, the trainer and
 /// the selector as the checkpoint left them, and the run's record.
-pub(super) type Session = (
+pub(super) type Session<M> = (
     RunFolder,
     JsonlSink,
     PreparedData,
-    Trainer,
+    Trainer<M>,
     Option<Box<dyn Selector>>,
     RunRecord,
 );
 
 /// Opens the run folder of the resolved config `cfg` in `dir` and resumes from its checkpoint
 /// (or starts afresh); `Err` holds the summary of a run that already finished.
-pub(super) fn open(
+pub(super) fn open<M: SwastModel>(
     cfg: &Config,
     device: &Device,
     dir: &Path,
     opts: &RunOptions,
-    parts: &dyn Components,
-) -> Result<Result<Session, super::Summary>, RunError> {
+    (parts, model): (&dyn Components, &dyn ModelFactory<M>),
+) -> Result<Result<Session<M>, super::Summary>, RunError> {
     let (folder, finished) = RunFolder::open(dir, cfg, &parts.plugins())?;
     if let Some(summary) = finished {
         return Ok(Err(summary));
     }
-    let (data, mut trainer, mut selector) = assemble(cfg, device, opts, parts)?;
+    let (data, mut trainer, mut selector) = assemble(cfg, device, opts, (parts, model))?;
     let (metrics, record) = folder.resume(&mut trainer, selector.as_deref_mut())?;
     Ok(Ok((folder, metrics, data, trainer, selector, record)))
 }
@@ -215,12 +216,22 @@ pub fn load_run(
     dir: &Path,
     device: &Device,
     parts: &dyn Components,
-) -> Result<(Config, Trainer, PreparedData), RunError> {
+) -> Result<(Config, Trainer<Network>, PreparedData), RunError> {
+    load_run_with(dir, device, parts, &NetworkFactory)
+}
+
+/// [`load_run`] of a run that trained a model of your own (`model` builds it as the run did).
+pub fn load_run_with<M: SwastModel>(
+    dir: &Path,
+    device: &Device,
+    parts: &dyn Components,
+    model: &dyn ModelFactory<M>,
+) -> Result<(Config, Trainer<M>, PreparedData), RunError> {
     let config_path = dir.join(files::CONFIG);
     let text = std::fs::read_to_string(&config_path).map_err(io_err(&config_path))?;
     let cfg = Config::parse(&text, &[], &parts.plugins())?;
     let data = prepare_data(&cfg)?;
-    let mut trainer = build_trainer(&cfg, &data, device, parts)?;
+    let mut trainer = build_trainer(&cfg, &data, device, parts, model)?;
     trainer.load_checkpoint(&dir.join(files::CHECKPOINT))?;
     Ok((cfg, trainer, data))
 }

@@ -6,6 +6,7 @@
 use super::error::RunError;
 use crate::checkpoint;
 use crate::coreset::Coreset;
+use crate::model::SwastModel;
 use crate::train::{Preserved, TrainError, Trainer};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -146,7 +147,12 @@ const RECORD_TAG: &[u8] = b"swast-run-record-1";
 impl RunRecord {
     /// Charges a probe pass or selection to the run: its FLOPs count in the trainer's
     /// `train_flops` and in `selection_flops`, its wall time in `phase_seconds.selection`.
-    pub fn charge_selection(&mut self, trainer: &mut Trainer, flops: f64, seconds: f64) {
+    pub fn charge_selection<M: SwastModel>(
+        &mut self,
+        trainer: &mut Trainer<M>,
+        flops: f64,
+        seconds: f64,
+    ) {
         self.selection_flops += flops;
         trainer.charge_flops(flops);
         self.phase_seconds.selection += seconds;

@@ -1,22 +1,36 @@
 //! The dense trainer: SGD with momentum / Nesterov / weight decay, a per-step cosine learning
 //! rate, cross-entropy, evaluation, and checkpoints that resume bit-exactly.
 
-use crate::checkpoint::{self, CheckpointError};
+//!
+//! The trainer is generic over the model ([`SwastModel`]): swast's own [`Network`] by
+//! default, or a burn module of your own. Build one with [`Trainer::builder`].
+//!
+//! - `builder`: [`TrainerBuilder`];
+//! - `loss`: cross-entropy and the state-preservation KL;
+//! - `pruning`: attaching pruners, keeping the weights masked, sparsity accounting;
+//! - `checkpoint`: the trainer's checkpoint container.
+
+mod builder;
+mod checkpoint;
+mod loss;
+mod pruning;
+
+pub use builder::TrainerBuilder;
+pub use loss::{KlTargets, count_correct, masked_kl};
+
+use crate::checkpoint::CheckpointError;
 use crate::coreset::Selector;
-use crate::model::{ModelConfig, ModelError, Network, SwastModel};
+use crate::model::{ModelError, Network, SwastModel};
 use crate::optim::MaskedSgd;
 use crate::probe::Probe;
-use crate::prune::{
-    MaskSet, PruneInit, Pruner, StructuredPruner, apply_masks, sparse_forward_flops,
-};
+use crate::prune::{Pruner, StructuredPruner};
 use crate::schedule::{Clock, Tick};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
+use loss::step_loss;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use swast_data::{Batcher, Dataset, SeededRng, epoch_batches};
 
 pub use crate::config::TrainConfig;
@@ -111,29 +125,6 @@ impl std::fmt::Debug for EpochOptions<'_> {
     }
 }
 
-/// The state-preservation targets of one batch.
-#[derive(Debug, Clone)]
-pub struct KlTargets {
-    /// `[B, K]` stored probabilities (rows without a target are ignored).
-    pub probs: Tensor<2>,
-    /// `[B]` 1 where the row has a target.
-    pub mask: Tensor<1>,
-    /// λ.
-    pub lambda: f64,
-}
-
-/// `mean_{i: mask_i = 1} KL(P_i ‖ softmax(z_i))`, `KL = Σ_c P_c (log P_c − log Q_c)`; zero when
-/// no row has a target. Gradients flow through `z` only.
-pub fn masked_kl(logits: Tensor<2>, targets: &KlTargets) -> Tensor<1> {
-    let logq = burn::tensor::activation::log_softmax(logits, 1);
-    let p = targets.probs.clone();
-    // P·log P with 0·log 0 = 0
-    let plogp = p.clone() * p.clone().clamp_min(1e-30).log();
-    let kl_rows = (plogp - p * logq).sum_dim(1).squeeze_dim::<1>(1);
-    let count = targets.mask.clone().sum().clamp_min(1.0);
-    (kl_rows * targets.mask.clone()).sum().div(count)
-}
-
 /// What one training step reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepOutput {
@@ -162,6 +153,9 @@ pub enum TrainError {
     /// The model does not fit the data.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A setting of the trainer is wrong (the message names it and the fix).
+    #[error("{0}")]
+    Config(String),
     /// A checkpoint could not be written or read.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
@@ -202,10 +196,11 @@ pub enum TrainError {
     },
 }
 
-/// A model, its optimizer and the training state, on one device.
-pub struct Trainer {
+/// A model, its optimizer and the training state, on one device. `M` is the model:
+/// swast's [`Network`] unless you bring your own ([`SwastModel`]).
+pub struct Trainer<M: SwastModel = Network> {
     /// Always `Some` between calls; taken while the optimizer steps it.
-    model: Option<Network>,
+    model: Option<M>,
     optim: MaskedSgd,
     pruner: Option<Box<dyn Pruner>>,
     /// Masked forward FLOPs of one sample under the current masks.
@@ -231,7 +226,7 @@ pub struct Trainer {
     probe_devices: Vec<Device>,
 }
 
-impl std::fmt::Debug for Trainer {
+impl<M: SwastModel> std::fmt::Debug for Trainer<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Trainer")
             .field("cfg", &self.cfg)
@@ -274,37 +269,33 @@ pub fn raise_malloc_thresholds() {
     }
 }
 
-impl Trainer {
-    /// A fresh trainer: the model is initialised from `seed` on `device` (autodiff is added
-    /// here), data streams are seeded from `seed`.
-    ///
-    /// `steps_per_epoch` sizes the cosine schedule (`epochs × steps_per_epoch`).
+impl Trainer<Network> {
+    /// A builder for a trainer of one of swast's own architectures or, with
+    /// [`TrainerBuilder::build_with`], of a model of your own.
+    pub fn builder(cfg: TrainConfig) -> TrainerBuilder {
+        TrainerBuilder::new(cfg)
+    }
+}
+
+impl<M: SwastModel> Trainer<M> {
+    /// A fresh trainer around `model` (its weights as given, on the autodiff device),
+    /// data streams seeded from `seed` ([`TrainerBuilder`] builds the model and calls this).
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        model_cfg: &ModelConfig,
+    pub(super) fn from_model(
+        model: M,
         cfg: TrainConfig,
         input: [usize; 3],
         classes: usize,
-        train_batcher: Batcher,
-        eval_batcher: Batcher,
+        (train_batcher, eval_batcher): (Batcher, Batcher),
         steps_per_epoch: u64,
         seed: u64,
-        device: &Device,
-    ) -> Result<Self, TrainError> {
-        raise_malloc_thresholds();
-        let device = device.clone().without_autodiff();
-        // initial weights come from swast's own seeded generator (see `model::reinit`), so
-        // they depend on the seed alone, whatever other threads draw from burn's generator
-        device.seed(seed);
-        let model = crate::model::reinit(
-            model_cfg.build(input, classes, &device.clone().autodiff())?,
-            seed,
-        );
+        device: Device,
+    ) -> Self {
         let forward_flops = model.forward_flops();
         let sparse_flops = forward_flops as f64;
         let dense_prunable_count: usize = model.layers().iter().map(|l| l.params).sum();
         let total_steps = steps_per_epoch * cfg.epochs as u64;
-        Ok(Self {
+        Self {
             input,
             classes,
             probe_devices: Vec::new(),
@@ -333,7 +324,7 @@ impl Trainer {
             train_batcher,
             eval_batcher,
             forward_flops,
-        })
+        }
     }
 
     /// Sets the number of optimizer steps the whole run takes (for the cosine schedule and
@@ -341,63 +332,6 @@ impl Trainer {
     /// Call before [`Trainer::set_pruner`] and the first step.
     pub fn set_total_steps(&mut self, steps: u64) {
         self.state.total_steps = steps;
-    }
-
-    /// Attaches an online pruner: it builds its masks from the initial weights, which are
-    /// masked at once. Call before the first step.
-    pub fn set_pruner(&mut self, mut pruner: Box<dyn Pruner>) -> Result<(), TrainError> {
-        let layers = self.model().layers();
-        pruner.init(
-            self.model(),
-            &PruneInit {
-                layers: &layers,
-                total_steps: self.state.total_steps,
-                epochs: self.cfg.epochs,
-                device: &self.device,
-            },
-        )?;
-        let factors = pruner.init_weight_scale();
-        if !factors.is_empty() {
-            let model = self.model.take().expect("trainer holds a model");
-            self.model = Some(crate::prune::scale_params(model, &factors));
-        }
-        self.pruner = Some(pruner);
-        self.reapply_masks();
-        self.last_keep = self.keep_flags();
-        Ok(())
-    }
-
-    fn keep_flags(&self) -> Option<Vec<Vec<bool>>> {
-        self.masks().map(MaskSet::keep_flags)
-    }
-
-    /// Counts a mask change: one update, and the weights it regrew.
-    fn count_mask_change(&mut self) {
-        let now = self.keep_flags();
-        if let (Some(before), Some(after)) = (&self.last_keep, &now) {
-            let grown: usize = before
-                .iter()
-                .zip(after)
-                .map(|(b, a)| b.iter().zip(a).filter(|(b, a)| !**b && **a).count())
-                .sum();
-            self.state.regrown += grown as u64;
-        }
-        self.state.mask_updates += 1;
-        self.last_keep = now;
-    }
-
-    /// Attaches a structured pruner: it removes channels physically when it says so (right
-    /// now, on the initial weights, when [`StructuredPruner::at_start`]). Call before the
-    /// first step.
-    pub fn set_structured(&mut self, pruner: Box<dyn StructuredPruner>) {
-        if pruner.at_start(self.start_tick()) {
-            self.shrink_now(pruner.as_ref());
-        }
-        self.structured = Some(pruner);
-    }
-
-    fn start_tick(&self) -> Tick {
-        Tick::start(self.state.total_steps, self.cfg.epochs)
     }
 
     /// Where the next step lies in the run, on both clocks.
@@ -421,74 +355,8 @@ impl Trainer {
         }
     }
 
-    fn shrink_now(&mut self, pruner: &dyn StructuredPruner) {
-        let keeps = pruner.keeps(self.model());
-        self.apply_keeps(&keeps);
-        // the shrunk layers are new parameters: their momentum starts from zero
-        self.optim = self.cfg.optimizer();
-        self.state.channel_keeps = Some(keeps);
-    }
-
-    fn apply_keeps(&mut self, keeps: &[Vec<usize>]) {
-        let mut m = self.model.take().expect("trainer holds a model");
-        m.keep_channels(keeps);
-        self.model = Some(m);
-        self.sparse_flops = sparse_forward_flops(&self.model().layers(), self.masks());
-    }
-
-    /// Share of zero or removed weights over the prunable weights of the model as built.
-    pub fn overall_sparsity(&self) -> f64 {
-        1.0 - self.params_kept() as f64 / self.dense_prunable.max(1) as f64
-    }
-
-    /// Prunable weights kept now (masked ones and removed channels excluded).
-    pub fn params_kept(&self) -> usize {
-        crate::prune::params_kept(&self.model().layers(), self.masks())
-    }
-
-    /// Prunable weights of the model as it was built, before any structural change.
-    pub fn dense_prunable(&self) -> usize {
-        self.dense_prunable
-    }
-
-    /// The pruner, if any.
-    pub fn pruner(&self) -> Option<&dyn Pruner> {
-        self.pruner.as_deref()
-    }
-
-    /// The current masks, if a pruner is attached.
-    pub fn masks(&self) -> Option<&MaskSet> {
-        self.pruner.as_ref().and_then(|p| p.masks())
-    }
-
-    /// Masked forward FLOPs of one sample under the current masks.
-    pub fn sparse_forward_flops(&self) -> f64 {
-        self.sparse_flops
-    }
-
-    fn reapply_masks(&mut self) {
-        let layers = self.model().layers();
-        if let Some(m) = self
-            .pruner
-            .as_ref()
-            .filter(|p| p.enforces_masks())
-            .and_then(|p| p.masks())
-        {
-            let model = self.model.take().expect("trainer holds a model");
-            self.model = Some(apply_masks(model, m));
-            self.optim.apply_masks(m);
-        }
-        self.sparse_flops = sparse_forward_flops(&layers, self.masks());
-    }
-
-    /// The model evaluation and probe passes use when it is not [`Trainer::model`] itself
-    /// (a pruner whose mask is not yet enforced on the weights, such as ProbMask's).
-    pub fn eval_view(&self) -> Option<Network> {
-        self.pruner.as_ref().and_then(|p| p.eval_view(self.model()))
-    }
-
     /// The model (with autodiff).
-    pub fn model(&self) -> &Network {
+    pub fn model(&self) -> &M {
         self.model.as_ref().expect("trainer holds a model")
     }
     /// The training state.
@@ -607,10 +475,7 @@ impl Trainer {
         per_sample: bool,
     ) -> Result<StepOutput, TrainError> {
         let tick = self.tick();
-        let view = self
-            .pruner
-            .as_mut()
-            .and_then(|p| p.train_view(tick, self.model.as_ref().expect("model")));
+        let view = self.train_view(tick);
         let out = view.as_ref().unwrap_or(self.model()).forward_output(images);
         let [n, _] = out.logits.dims();
         let loss = step_loss(out.logits.clone(), labels.clone(), weights, kl.as_ref());
@@ -664,28 +529,6 @@ impl Trainer {
             correct,
             per_sample,
         })
-    }
-
-    /// After the optimizer step at `tick`: the pruner's mask update (re-applied to the
-    /// weights and velocities, and counted, when it changed the masks), then structured
-    /// pruning when the run reaches its point.
-    fn prune_after_step(&mut self, tick: Tick) {
-        let changed = match self.pruner.as_mut() {
-            Some(p) => p.after_step(tick, self.model.as_ref().expect("model")),
-            None => false,
-        };
-        if changed {
-            self.reapply_masks();
-            self.count_mask_change();
-        }
-        if self.state.channel_keeps.is_none()
-            && let Some(p) = self.structured.take()
-        {
-            if p.due(tick) {
-                self.shrink_now(p.as_ref());
-            }
-            self.structured = Some(p);
-        }
     }
 
     /// The probe pass of the current model over `indices` of `ds` (evaluation batcher, no
@@ -769,13 +612,6 @@ impl Trainer {
         self.model = Some(crate::prune::scale_params(model, &factors));
     }
 
-    /// Restores a snapshot made by [`Trainer::checkpoint_bytes`]; returns its `extra` bytes.
-    pub fn restore_checkpoint_bytes(&mut self, bytes: &[u8]) -> Result<Vec<u8>, TrainError> {
-        let path = Path::new("<snapshot>");
-        let sections = checkpoint::unpack(path, bytes)?;
-        self.restore_sections(path, sections)
-    }
-
     /// The learning rate the next step will use.
     pub fn current_lr(&self) -> f64 {
         self.lr_at(self.tick())
@@ -805,143 +641,10 @@ impl Trainer {
         }
     }
 
-    /// Serializes model, optimizer and state into the checkpoint container.
-    pub fn checkpoint_bytes(&self, extra: &[u8]) -> Result<Vec<u8>, TrainError> {
-        let rec = |message: String| TrainError::Record {
-            path: "<memory>".into(),
-            message,
-        };
-        // BatchNorm's running statistics keep their last update pending until a read syncs
-        // it (burn's `RunningState`); a record reads the value as of the last sync, so sync
-        // first, or a resumed run would start from statistics one update old
-        let _ = self.model().valid();
-        let model = self
-            .model()
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| rec(format!("model record: {e:?}")))?;
-        let optim = self.optim.to_bytes();
-        let pruner = self
-            .pruner
-            .as_ref()
-            .map(|p| p.state_bytes())
-            .unwrap_or_default();
-        let state = serde_json::to_vec(&self.state).map_err(|e| rec(e.to_string()))?;
-        Ok(checkpoint::pack(&[&state, &model, &optim, &pruner, extra]))
-    }
-
-    /// Writes a checkpoint atomically to `path`.
-    ///
-    /// `extra` is stored as is (the caller's own state, e.g. a selector's history).
-    pub fn save_checkpoint(&self, path: &Path, extra: &[u8]) -> Result<(), TrainError> {
-        checkpoint::write_atomic(path, &self.checkpoint_bytes(extra)?)?;
-        Ok(())
-    }
-
-    /// Restores model, optimizer and state from the checkpoint at `path` (written by a
-    /// trainer built with the same model config and data).
-    ///
-    /// Returns the `extra` bytes given to [`Trainer::save_checkpoint`].
-    pub fn load_checkpoint(&mut self, path: &Path) -> Result<Vec<u8>, TrainError> {
-        let sections = checkpoint::read(path)?;
-        self.restore_sections(path, sections)
-    }
-
-    /// Restores the sections of the checkpoint at `path` that [`checkpoint::read`] already
-    /// read and verified (`path` names it in errors).
-    pub fn restore_sections(
-        &mut self,
-        path: &Path,
-        sections: Vec<Vec<u8>>,
-    ) -> Result<Vec<u8>, TrainError> {
-        let rec = |message: String| TrainError::Record {
-            path: path.display().to_string(),
-            message,
-        };
-        let [state, model, optim_bytes, pruner_bytes, extra]: [Vec<u8>; 5] = sections
-            .try_into()
-            .map_err(|s: Vec<Vec<u8>>| rec(format!("expected 5 sections, found {}", s.len())))?;
-        let state: TrainState =
-            serde_json::from_slice(&state).map_err(|e| rec(format!("state: {e}")))?;
-        if let Some(k) = &state.channel_keeps
-            && self.state.channel_keeps.as_ref() != Some(k)
-        {
-            // rebuild the pruned architecture before loading its weights
-            if self.state.channel_keeps.is_some() {
-                return Err(rec("the trainer was already shrunk differently".into()));
-            }
-            self.apply_keeps(k);
-        }
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model))
-            .map_err(|e| rec(format!("model record: {e:?}")))?;
-        let current = self.model.take().expect("trainer holds a model");
-        let loaded = current.clone().try_load_record(record);
-        match loaded {
-            Ok(m) => self.model = Some(m),
-            Err(e) => {
-                self.model = Some(current);
-                return Err(rec(format!("model record does not fit this model: {e:?}")));
-            }
-        }
-        self.optim
-            .load_bytes(&optim_bytes, &self.device)
-            .map_err(|e| rec(format!("optimizer state: {e}")))?;
-        let layers = self.model().layers();
-        match self.pruner.as_mut() {
-            Some(p) => p
-                .load_state(&pruner_bytes, &layers)
-                .map_err(|e| rec(format!("pruner state: {e}")))?,
-            None if !pruner_bytes.is_empty() => {
-                return Err(rec(
-                    "the checkpoint holds pruner state but no pruner is attached".into(),
-                ));
-            }
-            None => {}
-        }
-        self.reapply_masks();
-        self.last_keep = self.keep_flags();
-        self.state = state;
-        Ok(extra)
-    }
-
     /// A weight checksum (sum and sum of squares of all float parameters), for tests and logs.
     pub fn weight_checksum(&self) -> (f64, f64) {
         weight_checksum(self.model())
     }
-}
-
-/// The training loss of a batch: cross-entropy (weighted, `Σ wᵢ·(−log softmax(zᵢ)[yᵢ]) / Σ wᵢ`,
-/// when selection weights are given) plus `λ·KL(stored ‖ current)` for state preservation.
-fn step_loss(
-    logits: Tensor<2>,
-    labels: Tensor<1, burn::tensor::Int>,
-    weights: Option<Tensor<1>>,
-    kl: Option<&KlTargets>,
-) -> Tensor<1> {
-    let [n, _] = logits.dims();
-    let loss = match weights {
-        None => CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), labels),
-        Some(w) => {
-            let logp = burn::tensor::activation::log_softmax(logits.clone(), 1);
-            let nll = logp.gather(1, labels.reshape([n, 1])).reshape([n]).neg();
-            let total = w.clone().sum().clamp_min(1e-12);
-            (nll * w).sum().div(total)
-        }
-    };
-    match kl {
-        Some(t) => loss + masked_kl(logits, t).mul_scalar(t.lambda),
-        None => loss,
-    }
-}
-
-/// Number of rows whose arg-max logit equals the label.
-pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, burn::tensor::Int>) -> usize {
-    let [b, _] = logits.dims();
-    let pred = logits.argmax(1).reshape([b]);
-    pred.equal(labels).int().sum().into_scalar::<i64>() as usize
 }
 
 /// Sum and sum of squares of every float parameter (and running statistic) of a module.
