@@ -304,7 +304,7 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
     let dir = common
         .out
         .clone()
-        .unwrap_or_else(|| default_run_dir(Path::new("runs"), cfg));
+        .unwrap_or_else(|| default_run_dir(Path::new("runs"), cfg, &swast_cli::PLUGINS));
     let mut print = PrintSink::new();
     let mut quiet = swast_core::events::NullSink;
     let sink: &mut dyn EventSink = if common.quiet { &mut quiet } else { &mut print };

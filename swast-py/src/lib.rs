@@ -206,7 +206,7 @@ fn selection<'py>(py: Python<'py>, idx: Vec<usize>, w: Vec<f32>) -> Selection<'p
 fn budget(fraction: f64, n: usize) -> PyResult<usize> {
     fraction_in("`fraction`", fraction, true, 0.0, 1.0, false)
         .map_err(|e| PyValueError::new_err(e.0))?;
-    Ok(swast_core::run::fraction_budget(fraction, n))
+    Ok(swast_core::config::fraction_budget(fraction, n))
 }
 
 /// select(name, probs, features, labels, fraction, seed, epoch, total_epochs, val, settings)

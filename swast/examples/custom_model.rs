@@ -12,15 +12,15 @@
 //! from the input shape, class count, seed and device to the model.
 
 // burn's derive macros name `burn::…`: swast re-exports the burn it is built on
+use std::path::Path;
 use swast::burn;
 use swast::burn::module::Module;
 use swast::burn::nn::conv::{Conv2d, Conv2dConfig};
 use swast::burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use swast::burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use swast::burn::tensor::activation::relu;
-use swast::prelude::*;
-use std::path::Path;
 use swast::core::prune::LayerSummary;
+use swast::prelude::*;
 
 /// `conv3×3(C→8) → conv3×3/2(8→16) → avg-pool 4×4 → fc 256→128 → fc 128→K`: a layout
 /// none of swast's architectures has (a strided convolution, adaptive pooling, two linear

@@ -76,7 +76,7 @@ pub fn train(
     let ce = CrossEntropyLossConfig::new().init(&ad);
     let settings = CoresetSettings::params().check()?;
     let all: Vec<usize> = (0..data.train.len()).collect();
-    let budget = swast::core::run::fraction_budget(fraction, all.len());
+    let budget = swast::core::config::fraction_budget(fraction, all.len());
     let mut view = all.clone();
     let mut rng = SeededRng::new(seed);
     let mut report = Report {

@@ -54,11 +54,19 @@ fn swast_cut_prunes_selects_and_preserves_on_a_model_of_the_users_own() {
     let names: Vec<&str> = masks.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["conv1", "conv2", "hidden", "head"]);
     let head = &masks[3];
-    assert!((head.density - 0.1).abs() < 0.01, "head density {}", head.density);
+    assert!(
+        (head.density - 0.1).abs() < 0.01,
+        "head density {}",
+        head.density
+    );
     assert!(s.final_sparsity > 0.6, "sparsity {}", s.final_sparsity);
     // ... and the masked weights of the trained model are exactly zero
     let factory = |spec: &swast::core::model::ModelSpec| {
-        Ok(custom_model::SmallCnn::new(spec.input, spec.classes, &spec.device))
+        Ok(custom_model::SmallCnn::new(
+            spec.input,
+            spec.classes,
+            &spec.device,
+        ))
     };
     let (_, trainer, _) = swast::core::run::load_run_with(
         on.path(),
@@ -96,5 +104,9 @@ fn swast_cut_prunes_selects_and_preserves_on_a_model_of_the_users_own() {
         })
         .unwrap();
     assert_eq!(a[..first - 1], b[..first - 1], "the warm-up differs");
-    assert_ne!(a[first - 1], b[first - 1], "state preservation had no effect");
+    assert_ne!(
+        a[first - 1],
+        b[first - 1],
+        "state preservation had no effect"
+    );
 }

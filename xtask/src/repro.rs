@@ -716,9 +716,9 @@ fn estimated_flops(cfg: &Config) -> Result<f64> {
         Method::Dense | Method::CoresetOnly | Method::SwastTrim => 1.0,
         _ => 1.0 - cfg.prune.sparsity,
     };
-    let samples: f64 = if swast_core::run::selects(cfg.method) {
-        let sched = swast_core::run::schedule_of(cfg);
-        let k = swast_core::run::budget_of(cfg, n);
+    let samples: f64 = if cfg.selects() {
+        let sched = cfg.schedule();
+        let k = cfg.budget(n);
         (1..=cfg.train.epochs)
             .map(|t| sched.samples_at(t, n, k) as f64)
             .sum()

@@ -376,6 +376,22 @@ impl Config {
         non_negative("preserve.lambda", self.preserve.lambda, "")
     }
 
+    /// The coreset size for a training set of `n`: `round(fraction·n)`, at least 1.
+    pub fn budget(&self, n: usize) -> usize {
+        self.scaled_budget(n, 1.0)
+    }
+
+    /// [`Config::budget`] with the fraction multiplied by `scale` (the guard's gentler
+    /// retries).
+    pub fn scaled_budget(&self, n: usize, scale: f64) -> usize {
+        fraction_budget((self.coreset.fraction * scale).min(1.0), n)
+    }
+
+    /// The batch size of evaluation and probe passes.
+    pub fn eval_batch(&self) -> usize {
+        self.train.batch_size.max(256)
+    }
+
     /// Whether the method selects coresets (coreset-only, SWaST-trim, SWaST-cut).
     pub fn selects(&self) -> bool {
         matches!(
@@ -575,15 +591,44 @@ impl Config {
         toml::to_string_pretty(self).expect("config serializes")
     }
 
-    /// A short stable hash of the resolved config with the seed left out, so that the seeds of
-    /// one experiment share a folder.
+    /// A short stable hash of the config's identity: the keys whose values differ from their
+    /// defaults, the seed left out (so that the seeds of one experiment share a folder). A
+    /// key added later with a default does not change it.
     pub fn hash_without_seed(&self) -> String {
         let mut c = self.clone();
         c.seed = 0;
-        let text = c.to_toml();
+        let mine = toml::Value::try_from(&c).expect("config serializes");
+        let base = toml::Value::try_from(Config::default()).expect("config serializes");
+        let changed = non_default(mine, &base).unwrap_or(toml::Value::Table(toml::Table::new()));
+        // toml's tables are ordered by key: the text is canonical
+        let text = toml::to_string(&changed).expect("config serializes");
         let h = swast_data::hash::fnv1a(text.as_bytes());
         format!("{:08x}", h >> 32)
     }
+}
+
+/// The entries of `value` that differ from `default` (tables compared key by key); `None`
+/// when nothing differs.
+fn non_default(value: toml::Value, default: &toml::Value) -> Option<toml::Value> {
+    match (value, default) {
+        (toml::Value::Table(t), toml::Value::Table(d)) => {
+            let kept: toml::Table = t
+                .into_iter()
+                .filter_map(|(k, v)| match d.get(&k) {
+                    Some(dv) => non_default(v, dv).map(|v| (k, v)),
+                    None => Some((k, v)),
+                })
+                .collect();
+            (!kept.is_empty()).then_some(toml::Value::Table(kept))
+        }
+        (v, d) => (v != *d).then_some(v),
+    }
+}
+
+/// The coreset size a run keeps of `n` samples at kept share `fraction`:
+/// `round(fraction·n)`, at least 1 (and at most `n`).
+pub fn fraction_budget(fraction: f64, n: usize) -> usize {
+    ((fraction * n as f64).round() as usize).clamp(1, n.max(1))
 }
 
 #[cfg(test)]
@@ -823,5 +868,22 @@ lambda = 0.1
         assert_eq!(a.hash_without_seed(), b.hash_without_seed());
         b.train.epochs = 11;
         assert_ne!(a.hash_without_seed(), b.hash_without_seed());
+    }
+
+    #[test]
+    fn the_identity_hash_ignores_keys_at_their_defaults() {
+        let a = Config::default();
+        // setting a key to its default value is not a change
+        let mut b = a.clone();
+        b.model.head_outputs = 0;
+        b.train.epochs = Config::default().train.epochs;
+        assert_eq!(a.hash_without_seed(), b.hash_without_seed());
+        // every changed key counts, in any section
+        let mut c = a.clone();
+        c.model.head_outputs = 1000;
+        let mut d = a.clone();
+        d.preserve.lambda = 1.0;
+        let hashes = [&a, &c, &d].map(Config::hash_without_seed);
+        assert!(hashes[0] != hashes[1] && hashes[0] != hashes[2] && hashes[1] != hashes[2]);
     }
 }

@@ -1,11 +1,10 @@
-//! What the phases of a run share: its options, its data, where its events go, and the
-//! batch size of its inference passes. Nothing here imports the other files of `run/`.
+//! What the phases of a run share: its options, its data and where its events go. Nothing
+//! here imports the other files of `run/`.
 
 use super::error::{RunError, io_err};
-use crate::config::Config;
 use crate::events::{Event, EventSink, JsonlSink};
 use burn::tensor::Device;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use swast_data::Dataset;
 
 /// How to run.
@@ -42,21 +41,16 @@ pub struct PreparedData {
 
 /// Where a run's events go: the run's `metrics.jsonl` and the caller's sink.
 pub(super) struct Outputs<'a> {
-    pub(super) metrics: &'a mut JsonlSink,
-    pub(super) metrics_path: &'a Path,
+    pub(super) metrics: JsonlSink,
+    pub(super) metrics_path: PathBuf,
     pub(super) sink: &'a mut dyn EventSink,
 }
 
 impl Outputs<'_> {
     pub(super) fn emit(&mut self, e: &Event, to_metrics: bool) -> Result<(), RunError> {
         if to_metrics {
-            self.metrics.emit(e).map_err(io_err(self.metrics_path))?;
+            self.metrics.emit(e).map_err(io_err(&self.metrics_path))?;
         }
         self.sink.emit(e).map_err(io_err(Path::new("<event sink>")))
     }
-}
-
-/// The batch size of evaluation and probe passes.
-pub(super) fn eval_batch(cfg: &Config) -> usize {
-    cfg.train.batch_size.max(256)
 }

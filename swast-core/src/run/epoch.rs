@@ -1,6 +1,6 @@
 //! One training epoch of the loop, and its evaluation and log line.
 
-use super::context::{Outputs, PreparedData, RunOptions, eval_batch};
+use super::context::{Outputs, PreparedData, RunOptions};
 use super::error::RunError;
 use super::loop_state::RunState;
 use super::state::RunRecord;
@@ -103,7 +103,7 @@ pub(super) fn evaluate<M: SwastModel>(
     (t, t0): (usize, Instant),
     tr: Trained,
 ) -> Result<Option<(PassStats, Option<f64>)>, RunError> {
-    let eval_batch = eval_batch(cfg);
+    let eval_batch = cfg.eval_batch();
     let te_t = Instant::now();
     st.samples_since_eval += tr.stats.samples as u64;
     let evaluated = evaluates(cfg, data, t, st.samples_since_eval).then(|| {
@@ -174,7 +174,7 @@ pub(super) fn before_first_selection<M: SwastModel>(
         Some(p) if p.epoch + 1 == t => p.test_accuracy,
         _ => {
             let t0 = Instant::now();
-            let acc = trainer.evaluate(&data.test, eval_batch(cfg)).accuracy;
+            let acc = trainer.evaluate(&data.test, cfg.eval_batch()).accuracy;
             st.phase_seconds.eval += t0.elapsed().as_secs_f64();
             acc
         }

@@ -1,6 +1,6 @@
 //! The run folder: its files, resuming, checkpoints, the summary, where events go.
 
-use super::context::{Outputs, PreparedData, eval_batch};
+use super::context::{Outputs, PreparedData};
 use super::error::{RunError, io_err};
 use super::files;
 use super::lock::RunLock;
@@ -114,10 +114,54 @@ pub struct RowDensity {
     pub unused: Option<f64>,
 }
 
-/// The default run folder of a config: `runs/<name>-<hash>/seed-<seed>` under `root`.
-pub fn default_run_dir(root: &Path, cfg: &Config) -> PathBuf {
-    root.join(format!("{}-{}", cfg.name, cfg.hash_without_seed()))
-        .join(format!("seed-{}", cfg.seed))
+/// The default run folder of a config: `<name>-<hash>/seed-<seed>` under `root`, the hash
+/// over the keys that differ from their defaults ([`Config::hash_without_seed`]).
+///
+/// When that folder does not exist but a folder `<name>-<other hash>/seed-<seed>` under
+/// `root` holds a run of the same config (written by a version that named folders
+/// otherwise, or before a key with a default was added), that folder is the run's: the run
+/// resumes there instead of starting over.
+pub fn default_run_dir(root: &Path, cfg: &Config, plugins: &[PluginSchema]) -> PathBuf {
+    let seed = format!("seed-{}", cfg.seed);
+    let dir = root
+        .join(format!("{}-{}", cfg.name, cfg.hash_without_seed()))
+        .join(&seed);
+    if dir.exists() {
+        return dir;
+    }
+    earlier_run_dir(root, cfg, plugins, &seed).unwrap_or(dir)
+}
+
+/// A folder `<name>-<8 hex digits>/<seed>` under `root` whose `config.toml` resolves to the
+/// same config as `cfg` (the first by name when several do).
+fn earlier_run_dir(
+    root: &Path,
+    cfg: &Config,
+    plugins: &[PluginSchema],
+    seed: &str,
+) -> Option<PathBuf> {
+    let want = cfg.clone().resolve(plugins).ok()?;
+    let prefix = format!("{}-", cfg.name);
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.strip_prefix(&prefix)
+                .is_some_and(|h| h.len() == 8 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .map(|e| e.path().join(seed))
+        .filter(|d| {
+            std::fs::read_to_string(d.join(files::CONFIG))
+                .ok()
+                .and_then(|text| Config::parse(&text, &[], plugins).ok())
+                .and_then(|old| old.resolve(plugins).ok())
+                .is_some_and(|old| old == want)
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next()
 }
 
 /// A run folder's paths and the resolved config it must hold.
@@ -301,7 +345,7 @@ impl RunFolder {
         last: Option<(PassStats, Option<f64>)>,
         out: &mut Outputs<'_>,
     ) -> Result<Summary, RunError> {
-        let eval_batch = eval_batch(cfg);
+        let eval_batch = cfg.eval_batch();
         let (te, va) = match last {
             Some(x) => x,
             None => (

@@ -1,7 +1,7 @@
 //! What a session of the run loop keeps between epochs: where it is, the guard's snapshot
 //! and retries, the test hooks already fired, the last test result, and the run's record.
 
-use super::context::{Outputs, PreparedData, RunOptions, eval_batch};
+use super::context::{Outputs, PreparedData, RunOptions};
 use super::error::RunError;
 use super::guard::{Guard, Snapshot, guard_check, roll_back};
 use super::state::RunRecord;
@@ -75,7 +75,7 @@ impl RunState {
         snapshot_after: bool,
     ) -> Result<Option<usize>, RunError> {
         let mut g = Guard::new(&self.snapshot, &mut self.retries, selector, &mut self.rec);
-        if let Some(back) = guard_check(cfg, trainer, data, &mut g, eval_batch(cfg), out)? {
+        if let Some(back) = guard_check(cfg, trainer, data, &mut g, cfg.eval_batch(), out)? {
             return Ok(Some(back));
         }
         if snapshot_after {

@@ -3,13 +3,12 @@
 use super::error::{RunError, io_err};
 use super::files;
 use crate::checkpoint;
-use crate::config::{Config, Method, PreserveMode};
+use crate::config::{Config, PreserveMode};
 use crate::coreset::{SelectContext, SelectError, Selector};
 use crate::events::Event;
 use crate::model::SwastModel;
 use crate::probe::Probe;
 use crate::prune::LayerSummary;
-use crate::schedule::Schedule;
 use crate::train::{Preserved, Trainer};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -19,36 +18,6 @@ use swast_data::SeededRng;
 use super::context::PreparedData;
 use super::state::RunRecord;
 
-/// Whether a method selects coresets.
-pub fn selects(m: Method) -> bool {
-    Config {
-        method: m,
-        ..Config::default()
-    }
-    .selects()
-}
-
-/// The selection schedule of a config ([`Config::schedule`]).
-pub fn schedule_of(cfg: &Config) -> Schedule {
-    cfg.schedule()
-}
-
-/// The coreset size for a training set of `n`: `round(fraction·n)`, at least 1.
-pub fn budget_of(cfg: &Config, n: usize) -> usize {
-    scaled_budget(cfg, n, 1.0)
-}
-
-/// [`budget_of`] with the fraction multiplied by `scale` (the guard's gentler retries).
-pub fn scaled_budget(cfg: &Config, n: usize, scale: f64) -> usize {
-    fraction_budget((cfg.coreset.fraction * scale).min(1.0), n)
-}
-
-/// The coreset size a run keeps of `n` samples at kept share `fraction`:
-/// `round(fraction·n)`, at least 1 (and at most `n`).
-pub fn fraction_budget(fraction: f64, n: usize) -> usize {
-    ((fraction * n as f64).round() as usize).clamp(1, n.max(1))
-}
-
 /// A selection round at the budget the guard's retries have scaled (see [`select_round`]).
 pub(super) fn select<M: SwastModel>(
     cfg: &Config,
@@ -57,14 +26,14 @@ pub(super) fn select<M: SwastModel>(
     data: &PreparedData,
     (rec, dir): (&mut RunRecord, &Path),
 ) -> Result<Event, RunError> {
-    let budget = scaled_budget(cfg, data.train.len(), rec.budget_scale);
+    let budget = cfg.scaled_budget(data.train.len(), rec.budget_scale);
     select_round(
         cfg,
         (trainer, rec),
         sel,
         data,
         budget,
-        super::context::eval_batch(cfg),
+        cfg.eval_batch(),
         dir,
     )
 }

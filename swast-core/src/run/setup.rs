@@ -4,7 +4,6 @@ use super::context::{PreparedData, RunOptions};
 use super::error::{RunError, io_err};
 use super::files;
 use super::folder::RunFolder;
-use super::round::{budget_of, schedule_of, selects};
 use super::state::RunRecord;
 use crate::config::{Augment, Config, Method, PluginSchema};
 use crate::coreset::{SelectError, Selector};
@@ -120,12 +119,12 @@ pub fn build_trainer<M: SwastModel>(
         .seed(cfg.seed)
         .build_with(device, model)?;
     // the run's real step count: coreset epochs have fewer steps
-    let schedule = schedule_of(cfg);
+    let schedule = cfg.schedule();
     let (n, b) = (data.train.len(), cfg.train.batch_size);
-    let k = budget_of(cfg, n);
+    let k = cfg.budget(n);
     let total: u64 = (1..=cfg.train.epochs)
         .map(|t| {
-            let m = if selects(cfg.method) {
+            let m = if cfg.selects() {
                 schedule.samples_at(t, n, k)
             } else {
                 n
@@ -162,9 +161,7 @@ fn assemble<M: SwastModel>(
         trainer.check_data(ds)?;
     }
     trainer.set_probe_devices(probe_devices(device, opts));
-    let selector = selects(cfg.method)
-        .then(|| parts.selector(cfg))
-        .transpose()?;
+    let selector = cfg.selects().then(|| parts.selector(cfg)).transpose()?;
     Ok((data, trainer, selector))
 }
 
