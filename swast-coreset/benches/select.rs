@@ -3,7 +3,7 @@
 //! full-data training epoch (the goal: GradMatch and CRAIG cost less than one epoch).
 //!
 //! Uses full MNIST (60,000 samples) when `data/mnist` exists (fetch it with
-//! `../shared/data/fetch.sh data mnist`), the embedded 4,000 otherwise. Each step is timed
+//! `swast data fetch mnist`), the embedded 4,000 otherwise. Each step is timed
 //! once (they take seconds, so a statistics harness would take too long); the table is
 //! printed as Markdown.
 //!

@@ -11,6 +11,8 @@
 pub mod batch;
 pub mod dataset;
 pub mod error;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod files;
 pub mod folder;
 pub mod hash;

@@ -1,7 +1,7 @@
 //! Project tasks: `cargo xtask <task>`.
 //!
-//! - `fetch-data [DIR]`: fetch MNIST, Fashion-MNIST, MNIST-5k and digits with
-//!   `../shared/data/fetch.sh` (default DIR: `data`).
+//! - `fetch-data [DIR] [NAMES...]`: `swast data fetch` (default DIR: `data`, default names:
+//!   mnist, fashion-mnist, digits).
 //! - `ci`: run `.ci/run` (formatting, clippy, the test suite).
 //! - `setup-tch`: picks an installed PyTorch tch can build against (2.9–2.11), else installs
 //!   2.9.0 in a venv; writes `target-tch.env` for `--features tch`.
@@ -119,19 +119,23 @@ fn main() -> Result<()> {
     }
     match args.first().map(String::as_str) {
         Some("fetch-data") => {
-            let script = root.join("../shared/data/fetch.sh");
-            if !script.exists() {
-                bail!(
-                    "{} not found: the data fetch script ships beside the repository in shared/data/",
-                    script.display()
-                );
+            let dir = root.join(args.get(1).map_or("data", String::as_str));
+            let mut names: Vec<&str> = args.iter().skip(2).map(String::as_str).collect();
+            if names.is_empty() {
+                names = vec!["mnist", "fashion-mnist", "digits"];
             }
-            let dir = args.get(1).cloned().unwrap_or_else(|| "data".into());
-            run(Command::new("bash")
-                .arg(script)
-                .arg(dir)
-                .args(&args[2.min(args.len())..])
-                .current_dir(&root))
+            let opts = swast_data::fetch::FetchOptions::from_env();
+            for name in names {
+                let mut report = |p: swast_data::fetch::Progress| {
+                    if let swast_data::fetch::Progress::Failed { origin, reason } = p {
+                        eprintln!("{name}: {origin} failed: {reason}");
+                    }
+                };
+                let done = swast_data::fetch::fetch(name, &dir, &opts, &mut report)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("{name}: {done:?}");
+            }
+            Ok(())
         }
         Some("ci") => run(Command::new("bash")
             .arg(root.join(".ci/run"))
