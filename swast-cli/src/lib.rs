@@ -4,6 +4,7 @@
 
 pub use swast::{PLUGINS, Parts, check_device, load_config, parse_device, probe_quietly};
 
+pub mod export;
 pub mod plot;
 pub mod report;
 pub mod runge;

@@ -49,6 +49,21 @@ enum Command {
         #[arg(long, default_value = "report")]
         out: PathBuf,
     },
+    /// Writes a run's trained model (masks applied; PyTorch's names and layout), its masks
+    /// and its final coreset as safetensors files that PyTorch, numpy and burn read.
+    Export {
+        /// The run folder.
+        run: PathBuf,
+        /// File format: safetensors.
+        #[arg(long, default_value = "safetensors")]
+        format: String,
+        /// Output folder (default: RUN/export).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Also write the test set as the model takes it (normalized images, labels).
+        #[arg(long)]
+        test_set: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -663,6 +678,21 @@ fn real_main() -> Result<()> {
             println!("|---:|---:|---:|");
             for (k, m, s) in difficulty_curve(20, seeds) {
                 println!("| {k} | {m:.3e} | {s:.2e} |");
+            }
+        }
+        Command::Export {
+            run,
+            format,
+            out,
+            test_set,
+        } => {
+            if format != "safetensors" {
+                anyhow::bail!("unknown export format `{format}`; use --format safetensors");
+            }
+            let out = out.unwrap_or_else(|| run.join("export"));
+            let files = swast_cli::export::export(&run, &out, test_set)?;
+            for f in files {
+                println!("{}", f.display());
             }
         }
         Command::Report { dirs, out } => {

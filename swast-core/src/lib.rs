@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod coreset;
 pub mod events;
+pub mod export;
 pub mod model;
 pub mod optim;
 pub mod parallel;
