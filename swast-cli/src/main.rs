@@ -84,6 +84,10 @@ struct Common {
     /// Print only the final result.
     #[arg(long, short)]
     quiet: bool,
+    /// Also write TensorBoard event files (every epoch's and selection's scalars) to
+    /// RUN/tensorboard/: `tensorboard --logdir runs/`.
+    #[arg(long)]
+    tensorboard: bool,
 }
 
 #[derive(Args, Debug)]
@@ -341,7 +345,15 @@ fn train_cmd(cfg: &Config, common: &Common) -> Result<Summary> {
         .unwrap_or_else(|| default_run_dir(Path::new("runs"), cfg, &swast_cli::PLUGINS));
     let mut print = PrintSink::new();
     let mut quiet = swast_core::events::NullSink;
-    let sink: &mut dyn EventSink = if common.quiet { &mut quiet } else { &mut print };
+    let console: &mut dyn EventSink = if common.quiet { &mut quiet } else { &mut print };
+    // TensorBoard: the scalars of every epoch and selection, beside the console
+    let mut board = swast_core::tensorboard::TensorBoardSink::new(&dir.join("tensorboard"));
+    let mut both = swast_core::events::Fanout(vec![console, &mut board]);
+    let sink: &mut dyn EventSink = if common.tensorboard {
+        &mut both
+    } else {
+        both.0.swap_remove(0)
+    };
     if !common.quiet {
         println!("run folder: {}", dir.display());
     }
@@ -467,6 +479,7 @@ fn demo(common: &Common) -> Result<()> {
             device: common.device.clone(),
             probe_devices: common.probe_devices.clone(),
             quiet: common.quiet,
+            tensorboard: common.tensorboard,
         };
         if !common.quiet {
             println!("== {method}");

@@ -76,8 +76,14 @@ fn an_exported_mlp_loads_in_pytorchs_layout_and_keeps_its_accuracy() {
     }
     let model = header(&out.join("model.safetensors"));
     // PyTorch's names and layout: Linear(784, 64).weight is [64, 784]
-    assert_eq!(model["hidden.0.weight"]["shape"], serde_json::json!([64, 784]));
-    assert_eq!(model["hidden.1.weight"]["shape"], serde_json::json!([32, 64]));
+    assert_eq!(
+        model["hidden.0.weight"]["shape"],
+        serde_json::json!([64, 784])
+    );
+    assert_eq!(
+        model["hidden.1.weight"]["shape"],
+        serde_json::json!([32, 64])
+    );
     assert_eq!(model["fc.weight"]["shape"], serde_json::json!([10, 32]));
     assert_eq!(model["fc.bias"]["shape"], serde_json::json!([10]));
     assert_eq!(model["__metadata__"]["arch"], "mlp");

@@ -17,6 +17,7 @@ pub mod probe;
 pub mod prune;
 pub mod run;
 pub mod schedule;
+pub mod tensorboard;
 pub mod testing;
 pub mod train;
 
