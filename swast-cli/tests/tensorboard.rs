@@ -35,7 +35,11 @@ fn the_event_file_holds_the_runs_scalars() {
         .arg(&run)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let board = run.join("tensorboard");
     let files: Vec<_> = std::fs::read_dir(&board)
         .unwrap()

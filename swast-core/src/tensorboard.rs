@@ -259,8 +259,11 @@ fn read_varint(b: &[u8], at: &mut usize) -> Result<u64, String> {
     Err("varint too long".into())
 }
 
-/// The fields of a protobuf message: (field number, wire type, value bytes or varint).
-fn fields(b: &[u8]) -> Result<Vec<(u64, u64, &[u8], u64)>, String> {
+/// One field of a protobuf message: (field number, wire type, its bytes, its varint).
+type Field<'a> = (u64, u64, &'a [u8], u64);
+
+/// The fields of a protobuf message.
+fn fields(b: &[u8]) -> Result<Vec<Field<'_>>, String> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < b.len() {
