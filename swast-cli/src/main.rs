@@ -488,21 +488,25 @@ fn demo(common: &Common) -> Result<()> {
     }
     println!();
     print_table(&rows);
-    let mut csv = String::from(
-        "method,test_accuracy,final_sparsity,coreset_fraction,relative_flops,wall_seconds\n",
-    );
+    let mut csv = swast_cli::report::Csv::new([
+        "method",
+        "test_accuracy",
+        "final_sparsity",
+        "coreset_fraction",
+        "relative_flops",
+        "wall_seconds",
+    ]);
     for s in &rows {
-        csv.push_str(&format!(
-            "{},{:.6},{:.6},{:.6},{:.6},{:.3}\n",
-            s.method,
-            s.test_accuracy,
-            s.final_sparsity,
-            s.coreset_fraction,
-            s.relative_flops,
-            s.wall_seconds
-        ));
+        csv.row([
+            s.method.clone(),
+            format!("{:.6}", s.test_accuracy),
+            format!("{:.6}", s.final_sparsity),
+            format!("{:.6}", s.coreset_fraction),
+            format!("{:.6}", s.relative_flops),
+            format!("{:.3}", s.wall_seconds),
+        ]);
     }
-    std::fs::write(root.join("table.csv"), csv)
+    std::fs::write(root.join("table.csv"), csv.finish())
         .with_context(|| format!("cannot write {}", root.display()))?;
     let plot = swast_cli::plot::Plot {
         title: "swast run: test accuracy vs relative training FLOPs".into(),

@@ -148,30 +148,73 @@ pub fn markdown(rows: &[Row]) -> String {
     s
 }
 
+/// A CSV document written with the `csv` crate: fields holding a comma, a quote or a line
+/// break are quoted; lines end in `\n`.
+#[derive(Debug)]
+pub struct Csv(csv::Writer<Vec<u8>>);
+
+impl Csv {
+    /// A document that starts with the `header` line.
+    pub fn new<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(header: I) -> Self {
+        let mut c = Csv(csv::WriterBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new()));
+        c.row(header);
+        c
+    }
+
+    /// Appends one record.
+    pub fn row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(&mut self, fields: I) {
+        self.0
+            .write_record(fields)
+            .expect("writing CSV into memory cannot fail");
+    }
+
+    /// The document.
+    pub fn finish(self) -> String {
+        let bytes = self
+            .0
+            .into_inner()
+            .expect("writing CSV into memory cannot fail");
+        String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
+    }
+}
+
 /// CSV with a header line.
 pub fn csv(rows: &[Row]) -> String {
-    let mut s = String::from(
-        "method,setting,dataset,model,seeds,accuracy_mean,accuracy_std,sparsity,coreset_fraction,relative_flops_mean,relative_flops_std,wall_seconds\n",
-    );
+    let mut c = Csv::new([
+        "method",
+        "setting",
+        "dataset",
+        "model",
+        "seeds",
+        "accuracy_mean",
+        "accuracy_std",
+        "sparsity",
+        "coreset_fraction",
+        "relative_flops_mean",
+        "relative_flops_std",
+        "wall_seconds",
+    ]);
     for r in rows {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.3}",
-            r.method,
-            r.setting,
-            r.dataset,
-            r.model,
-            r.seeds,
-            r.accuracy.0,
-            r.accuracy.1,
-            r.sparsity,
-            r.coreset_fraction,
-            r.relative_flops.0,
-            r.relative_flops.1,
-            r.wall_seconds
-        );
+        c.row([
+            r.method.clone(),
+            r.setting.clone(),
+            r.dataset.clone(),
+            r.model.clone(),
+            r.seeds.to_string(),
+            format!("{:.6}", r.accuracy.0),
+            format!("{:.6}", r.accuracy.1),
+            format!("{:.6}", r.sparsity),
+            format!("{:.6}", r.coreset_fraction),
+            format!("{:.6}", r.relative_flops.0),
+            format!("{:.6}", r.relative_flops.1),
+            format!("{:.3}", r.wall_seconds),
+        ]);
     }
-    s
+    c.finish()
 }
 
 /// Accuracy against `x` of every row, one series per method (mean ± std over seeds).
@@ -292,6 +335,24 @@ pub fn write_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields_with_commas_quotes_and_line_breaks_are_quoted() {
+        let mut c = Csv::new(["name", "value"]);
+        c.row(["model.mlp_hidden=[1024, 512]", "1"]);
+        c.row(["a \"b\"", "x\ny"]);
+        c.row(["plain", "2.5000"]);
+        let text = c.finish();
+        assert_eq!(
+            text,
+            "name,value\n\"model.mlp_hidden=[1024, 512]\",1\n\"a \"\"b\"\"\",\"x\ny\"\nplain,2.5000\n"
+        );
+        // and a reader gets the fields back
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(&rows[0][0], "model.mlp_hidden=[1024, 512]");
+        assert_eq!(&rows[1][1], "x\ny");
+    }
 
     #[test]
     fn mean_std_known_values() {

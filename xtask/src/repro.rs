@@ -6,6 +6,7 @@ use burn::tensor::Device;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use swast_cli::Parts;
+use swast_cli::report::Csv;
 use swast_core::config::Config;
 use swast_core::events::NullSink;
 use swast_core::run::{RunOptions, Summary, run};
@@ -494,34 +495,23 @@ fn record_seed(name: &str, cfg: &Config, s: &Summary) {
 fn seeds_csv() -> String {
     SEEDS.with(|rows| {
         let rows = rows.borrow();
-        let mut csv = String::from("cell,seed");
+        let mut header = vec!["cell".to_string(), "seed".to_string()];
         if let Some(r) = rows.first() {
-            for (k, _) in &r.settings {
-                csv.push(',');
-                csv.push_str(k);
-            }
+            header.extend(r.settings.iter().map(|(k, _)| k.to_string()));
         }
-        for k in SEED_VALUES {
-            csv.push(',');
-            csv.push_str(k);
-        }
-        csv.push('\n');
+        header.extend(SEED_VALUES.iter().map(|k| k.to_string()));
+        let mut csv = Csv::new(header);
         for r in rows.iter() {
-            let _ = write!(csv, "{},{}", r.cell, r.seed);
-            for (_, v) in &r.settings {
-                let _ = write!(csv, ",{v}");
-            }
-            for v in r.values {
-                match v {
-                    Some(v) => {
-                        let _ = write!(csv, ",{v:.4}");
-                    }
-                    None => csv.push(','),
-                }
-            }
-            csv.push('\n');
+            let mut fields = vec![r.cell.clone(), r.seed.to_string()];
+            fields.extend(r.settings.iter().map(|(_, v)| v.to_string()));
+            fields.extend(
+                r.values
+                    .iter()
+                    .map(|v| v.map_or(String::new(), |v| format!("{v:.4}"))),
+            );
+            csv.row(fields);
         }
-        csv
+        csv.finish()
     })
 }
 
@@ -765,10 +755,17 @@ fn fmt_cell(c: &Option<Cell>, paper: f64) -> String {
     }
 }
 
-/// Appends `key,mean,std,paper` to a result CSV when the cell ran.
-fn csv_row(csv: &mut String, key: &str, c: &Option<Cell>, paper: f64) {
+/// Appends `key…,mean,std,paper` to a result CSV when the cell ran (`key`: the cell's
+/// comma-separated key fields).
+fn csv_row(csv: &mut Csv, key: &str, c: &Option<Cell>, paper: f64) {
     if let Some(c) = c {
-        let _ = writeln!(csv, "{key},{:.4},{:.4},{paper}", c.mean, c.std);
+        let mut fields: Vec<String> = key.split(',').map(String::from).collect();
+        fields.extend([
+            format!("{:.4}", c.mean),
+            format!("{:.4}", c.std),
+            paper.to_string(),
+        ]);
+        csv.row(fields);
     }
 }
 
@@ -791,7 +788,7 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
             "Rates are the classifier's sparsity (the backbone stays dense). Δ: the difference to coreset-only of the same seed (same subset, initial weights and data order), mean over seeds [95% interval, Student's t]; per-seed values in the `-seeds.csv` file."
         }
     );
-    let mut csv = String::from("coreset,rate,ours_mean,ours_std,paper\n");
+    let mut csv = Csv::new(["coreset", "rate", "ours_mean", "ours_std", "paper"]);
     if scale == Scale::Paper {
         for (bi, b) in PAPER_BLOCKS.iter().enumerate() {
             let paper = match (cut, b.trim) {
@@ -851,7 +848,7 @@ fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Res
             );
         }
     }
-    write_out(out, &target, &md, &csv, dry)
+    write_out(out, &target, &md, csv, dry)
 }
 
 /// The rows of one Table 1 block.
@@ -874,7 +871,7 @@ fn table1_block(
     variant: &str,
     b: &Block,
     (seeds, out, dry): (u64, &Path, bool),
-    (md, csv): (&mut String, &mut String),
+    (md, csv): (&mut String, &mut Csv),
 ) -> Result<()> {
     let target = format!("table1-{variant}");
     let cut = variant == "cut";
@@ -1010,7 +1007,7 @@ fn table_noise(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
         scale_name(scale),
         scale.describe()
     );
-    let mut csv = String::from("subset,rate,ours_mean,ours_std,paper\n");
+    let mut csv = Csv::new(["subset", "rate", "ours_mean", "ours_std", "paper"]);
     let mut base = scale.base();
     base.push("data.label_noise=0.2".into());
     base.extend(scale.full_data_subset());
@@ -1044,7 +1041,7 @@ fn table_noise(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
         md.push_str(&row);
     }
     md.push_str(SUBSET_NOTE[usize::from(scale.full_data_subset().is_empty())]);
-    write_out(out, target, &md, &csv, dry)
+    write_out(out, target, &md, csv, dry)
 }
 
 /// Said under a table whose arms all train on the scale's full-data subset (or nothing).
@@ -1091,9 +1088,17 @@ fn fig6(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
         scale_name(scale),
         scale.describe()
     );
-    let mut csv = String::from(
-        "rate,swast_mean,swast_std,swast_rel_flops,prune_mean,prune_std,prune_rel_flops,paper_swast,paper_prune\n",
-    );
+    let mut csv = Csv::new([
+        "rate",
+        "swast_mean",
+        "swast_std",
+        "swast_rel_flops",
+        "prune_mean",
+        "prune_std",
+        "prune_rel_flops",
+        "paper_swast",
+        "paper_prune",
+    ]);
     let mut base = scale.base();
     base.retain(|s| !s.starts_with("coreset.selector"));
     base.extend([
@@ -1171,16 +1176,17 @@ fn fig6(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
             pa - pb
         );
         if let (Some(x), Some(y)) = (&ca, &cb) {
-            let _ = writeln!(
-                csv,
-                "{rate},{:.4},{:.4},{:.6},{:.4},{:.4},{:.6},{pa},{pb}",
-                x.mean,
-                x.std,
-                fa.unwrap_or(f64::NAN),
-                y.mean,
-                y.std,
-                fb.unwrap_or(f64::NAN)
-            );
+            csv.row([
+                rate.to_string(),
+                format!("{:.4}", x.mean),
+                format!("{:.4}", x.std),
+                format!("{:.6}", fa.unwrap_or(f64::NAN)),
+                format!("{:.4}", y.mean),
+                format!("{:.4}", y.std),
+                format!("{:.6}", fb.unwrap_or(f64::NAN)),
+                pa.to_string(),
+                pb.to_string(),
+            ]);
         }
     }
     if !dry {
@@ -1192,7 +1198,7 @@ fn fig6(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
         );
     }
     md.push_str(SUBSET_NOTE[usize::from(scale.full_data_subset().is_empty())]);
-    write_out(out, target, &md, &csv, dry)
+    write_out(out, target, &md, csv, dry)
 }
 
 /// The share (%) of noisy samples in each selection round's coreset, from a run's events.
@@ -1259,8 +1265,13 @@ fn fig5a(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
         scale_name(scale),
         scale.describe()
     );
-    let mut csv =
-        String::from("round,coreset_only_mean,coreset_only_std,swast_cut_mean,swast_cut_std\n");
+    let mut csv = Csv::new([
+        "round",
+        "coreset_only_mean",
+        "coreset_only_std",
+        "swast_cut_mean",
+        "swast_cut_std",
+    ]);
     let f = |c: &Option<Cell>| {
         c.as_ref()
             .map_or("—".into(), |c| format!("{:.2} ± {:.2}", c.mean, c.std))
@@ -1291,15 +1302,13 @@ fn fig5a(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
             paper(1)
         );
         if let (Some(x), Some(y)) = (x, y) {
-            let _ = writeln!(
-                csv,
-                "{},{:.4},{:.4},{:.4},{:.4}",
-                i + 1,
-                x.mean,
-                x.std,
-                y.mean,
-                y.std
-            );
+            csv.row([
+                (i + 1).to_string(),
+                format!("{:.4}", x.mean),
+                format!("{:.4}", x.std),
+                format!("{:.4}", y.mean),
+                format!("{:.4}", y.std),
+            ]);
         }
     }
     if let (Some(Some(x)), Some(Some(y))) = (ra.last(), rb.last()) {
@@ -1317,7 +1326,7 @@ fn fig5a(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
             "Test accuracy: coreset-only {x:.2}%, SWaST-cut {y:.2}%."
         );
     }
-    write_out(out, target, &md, &csv, dry)
+    write_out(out, target, &md, csv, dry)
 }
 
 /// Fig. 9: SWaST-cut's backbone × classifier prune-rate grid at a 1% coreset.
@@ -1345,7 +1354,7 @@ fn fig9(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
             .as_ref()
             .map_or("—".into(), |c| format!("{:.2} ± {:.2}", c.mean, c.std))
     );
-    let mut csv = String::from("backbone,classifier,ours_mean,ours_std,paper\n");
+    let mut csv = Csv::new(["backbone", "classifier", "ours_mean", "ours_std", "paper"]);
     for (bi, &bb) in RATES.iter().enumerate() {
         let mut row = format!("| {:.0}% ", 100.0 * bb);
         for (fi, &fc) in RATES.iter().enumerate() {
@@ -1362,7 +1371,7 @@ fn fig9(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
         row.push_str("|\n");
         md.push_str(&row);
     }
-    write_out(out, target, &md, &csv, dry)
+    write_out(out, target, &md, csv, dry)
 }
 
 /// SWaST-cut at a 50% backbone and a 90% classifier rate: the Table 1 cell the open
@@ -1410,7 +1419,7 @@ fn open_reading(which: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) ->
         scale_name(scale),
         scale.describe()
     );
-    let mut csv = String::from("coreset,arm,ours_mean,ours_std\n");
+    let mut csv = Csv::new(["coreset", "arm", "ours_mean", "ours_std"]);
     for &size in sizes {
         let mut base = scale.base();
         base.push(format!("coreset.fraction={size}"));
@@ -1588,7 +1597,12 @@ fn open_reading(which: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) ->
                 low.map_or("—".into(), |v| format!("{v:.2}"))
             );
             if let Some(c) = &acc {
-                let _ = writeln!(csv, "{size},{},{:.4},{:.4}", a.label, c.mean, c.std);
+                csv.row([
+                    size.to_string(),
+                    a.label.to_string(),
+                    format!("{:.4}", c.mean),
+                    format!("{:.4}", c.std),
+                ]);
             }
         }
         if !dry {
@@ -1606,7 +1620,7 @@ fn open_reading(which: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) ->
             }
         }
     }
-    write_out(out, which, &md, &csv, dry)
+    write_out(out, which, &md, csv, dry)
 }
 
 fn runge_target(out: &Path) -> Result<()> {
@@ -1626,12 +1640,12 @@ fn runge_target(out: &Path) -> Result<()> {
         r.clean_points.0, r.clean_points.1
     );
     md.push_str("\nThe noisy values are those read off the paper's figure (digest §2.1); the paper's own draw is unknown, hence 31.21 against 27.31.\n\n| degree | 𝓘 mean | 𝓘 std |\n|---:|---:|---:|\n");
-    let mut csv = String::from("degree,mean,std\n");
+    let mut csv = Csv::new(["degree", "mean", "std"]);
     for (k, m, s) in difficulty_curve(20, 10) {
         let _ = writeln!(md, "| {k} | {m:.3e} | {s:.2e} |");
-        let _ = writeln!(csv, "{k},{m},{s}");
+        csv.row([k.to_string(), m.to_string(), s.to_string()]);
     }
-    write_out(out, "runge", &md, &csv, false)
+    write_out(out, "runge", &md, csv, false)
 }
 
 fn scale_name(s: Scale) -> &'static str {
@@ -1684,14 +1698,14 @@ Command: `{cmd}` · built from commit {commit} · machine: {cores} cores{mem}, {
     )
 }
 
-fn write_out(out: &Path, target: &str, md: &str, csv: &str, dry: bool) -> Result<()> {
+fn write_out(out: &Path, target: &str, md: &str, csv: Csv, dry: bool) -> Result<()> {
     if dry || MODE.with(std::cell::Cell::get) == Mode::Plan {
         return Ok(());
     }
     let md = format!("{md}{}", provenance());
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     std::fs::write(out.join(format!("{target}.md")), &md)?;
-    std::fs::write(out.join(format!("{target}.csv")), csv)?;
+    std::fs::write(out.join(format!("{target}.csv")), csv.finish())?;
     std::fs::write(out.join(format!("{target}-seeds.csv")), seeds_csv())?;
     SEEDS.with(|r| r.borrow_mut().clear());
     println!(
