@@ -7,7 +7,7 @@
 use crate::python::{
     TORCH_LENET5, backends, python_imports, python_json, torch_line, write_report,
 };
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -182,25 +182,38 @@ fn torch_reference(seconds: f64) -> Result<Option<TorchRates>> {
     )))
 }
 
-/// Entry point: `bench [--out FILE] [--seconds S]`.
-pub fn main(args: &[String]) -> Result<()> {
-    let (mut out, mut seconds) = (PathBuf::from("results/bench.md"), 3.0f64);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--out" => out = PathBuf::from(it.next().context("--out needs a file")?),
-            "--seconds" => {
-                seconds = it
-                    .next()
-                    .context("--seconds needs a value")?
-                    .parse()
-                    .context("--seconds takes a number")?
-            }
-            o => bail!(
-                "unexpected argument `{o}`; usage: cargo xtask bench [--out FILE] [--seconds S] | bench --tta [--epochs E] [--out FILE]"
-            ),
-        }
+/// `cargo xtask bench`: throughput of every compiled backend; `--tta`: time to accuracy;
+/// `--vs-cords`: GradMatch and CRAIG beside CORDS' solvers.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Time to a target accuracy instead of throughput.
+    #[arg(long, conflicts_with = "vs_cords")]
+    pub tta: bool,
+    /// GradMatch and CRAIG beside CORDS 0.0.4 on one real probe.
+    #[arg(long)]
+    pub vs_cords: bool,
+    /// Where to write the Markdown table (default: results/bench.md, bench-tta.md or
+    /// bench-vs-cords.md).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Throughput: seconds per measurement.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    /// Time to accuracy: epochs per run.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+}
+
+impl BenchArgs {
+    /// `--out`, or `default`.
+    pub fn out_or(&self, default: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from(default))
     }
+}
+
+/// Entry point: `bench [--out FILE] [--seconds S]`.
+pub fn main(args: &BenchArgs) -> Result<()> {
+    let (out, seconds) = (args.out_or("results/bench.md"), args.seconds);
     let t0 = Instant::now();
     let mut rows = Vec::new();
     for (name, device) in backends() {

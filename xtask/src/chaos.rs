@@ -150,7 +150,11 @@ fn chaos(root: &Path, work: &Path, min_kills: usize, seed: u64) -> Result<Outcom
             .collect();
         args.push(dir.display().to_string());
         args.extend(extra.iter().map(|s| s.to_string()));
-        crate::repro::main(&args)
+        let parsed = <crate::repro::ReproArgs as clap::FromArgMatches>::from_arg_matches(
+            &<crate::repro::ReproArgs as clap::Args>::augment_args(clap::Command::new("repro"))
+                .try_get_matches_from(std::iter::once("repro".to_string()).chain(args))?,
+        )?;
+        crate::repro::main(&parsed)
     };
     eprintln!("chaos: the in-process reference table");
     repro(&reference, &[])?;
@@ -214,19 +218,23 @@ fn chaos(root: &Path, work: &Path, min_kills: usize, seed: u64) -> Result<Outcom
     })
 }
 
+/// `cargo xtask chaos`: the tiny table1-cut plan under random SIGKILLs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ChaosArgs {
+    /// How many kills.
+    #[arg(long, default_value_t = 20)]
+    pub kills: usize,
+    /// Seed of the kill times.
+    #[arg(long, default_value_t = 0x5eed)]
+    pub seed: u64,
+    /// Work folder.
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("swast-chaos"))]
+    pub work: PathBuf,
+}
+
 /// Entry point: `chaos [--kills N] [--seed S] [--work DIR]`.
-pub fn main(root: &Path, args: &[String]) -> Result<()> {
-    let (mut kills, mut seed) = (20usize, 0x5eed_u64);
-    let mut work = std::env::temp_dir().join("swast-chaos");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--kills" => kills = it.next().context("--kills needs a number")?.parse()?,
-            "--seed" => seed = it.next().context("--seed needs a number")?.parse()?,
-            "--work" => work = PathBuf::from(it.next().context("--work needs a folder")?),
-            o => bail!("unexpected argument `{o}`: chaos [--kills N] [--seed S] [--work DIR]"),
-        }
-    }
+pub fn main(root: &Path, args: &ChaosArgs) -> Result<()> {
+    let (kills, seed, work) = (args.kills, args.seed, args.work.clone());
     let o = chaos(root, &work, kills, seed)?;
     println!(
         "chaos: {} kills over {} passes of the plan, {:.0} s; table {}; {} problem(s) in the run folders",

@@ -23,11 +23,46 @@ mod tta;
 mod vs_cords;
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// What `cargo xtask`, `cargo xtask help` and any `--help` print.
-const USAGE: &str = "cargo xtask <task>\n  fetch-data [DIR] [NAMES...]  fetch datasets (default DIR: data)\n  ci                           run .ci/run\n  repro <target> --scale <tiny|cpu|paper> [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]\n  bench [--out FILE] [--seconds S]   throughput of every compiled backend (+ PyTorch)\n  bench --tta [--epochs E] [--out FILE]   time to 98.5% MNIST / 89% Fashion-MNIST (+ PyTorch)\n  bench --vs-cords [--out FILE]   GradMatch and CRAIG beside CORDS 0.0.4 on one real probe\n  setup-tch                    find PyTorch 2.9-2.11 (else install 2.9.0) + env file for --features tch\n  test-wgpu                    the device tests on wgpu over lavapipe (installs the driver)\n  test-slurm                   the tiny grid as a Slurm job array on a local one-node cluster (root)\n  chaos [--kills N] [--seed S] [--work DIR]   the tiny table1-cut plan under random SIGKILLs (not in CI)\n  py-example [--python PY] [--epochs E] [--out FILE]   the PyTorch MNIST loop with swast's GradMatch (and CORDS') selection";
+/// Project tasks.
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", about = "swast's project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// `swast data fetch` into DIR (default: data; names: mnist fashion-mnist digits).
+    FetchData {
+        /// The data folder.
+        #[arg(default_value = "data")]
+        dir: PathBuf,
+        /// Datasets (mnist, fashion-mnist, digits, cifar10, cifar100, tinyimagenet).
+        names: Vec<String>,
+    },
+    /// Run .ci/run.
+    Ci,
+    /// The paper's tables and figures through the library (or their grid as a plan).
+    Repro(repro::ReproArgs),
+    /// Throughput of every compiled backend (+ PyTorch); --tta: time to accuracy;
+    /// --vs-cords: GradMatch and CRAIG beside CORDS.
+    Bench(bench::BenchArgs),
+    /// Find PyTorch 2.9-2.11 (else install 2.9.0) and write an env file for --features tch.
+    SetupTch,
+    /// The device tests on wgpu over lavapipe (installs the driver).
+    TestWgpu,
+    /// The tiny grid as a Slurm job array on a local one-node cluster (root).
+    TestSlurm,
+    /// The tiny table1-cut plan under random SIGKILLs (not in CI).
+    Chaos(chaos::ChaosArgs),
+    /// The PyTorch MNIST loop with swast's GradMatch (and CORDS') selection.
+    PyExample(py_example::PyExampleArgs),
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -110,22 +145,18 @@ fn test_wgpu(root: &std::path::Path) -> Result<()> {
 fn main() -> Result<()> {
     // `cargo xtask repro … | head` ends quietly, as Unix tools do
     sigpipe::reset();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let root = root();
-    if args.iter().any(|a| a == "--help" || a == "-h") || args.first().is_some_and(|a| a == "help")
-    {
-        println!("{USAGE}");
-        return Ok(());
-    }
-    match args.first().map(String::as_str) {
-        Some("fetch-data") => {
-            let dir = root.join(args.get(1).map_or("data", String::as_str));
-            let mut names: Vec<&str> = args.iter().skip(2).map(String::as_str).collect();
-            if names.is_empty() {
-                names = vec!["mnist", "fashion-mnist", "digits"];
-            }
+    match cli.task {
+        Task::FetchData { dir, names } => {
+            let dir = root.join(dir);
+            let names = if names.is_empty() {
+                vec!["mnist".into(), "fashion-mnist".into(), "digits".into()]
+            } else {
+                names
+            };
             let opts = swast_data::fetch::FetchOptions::from_env();
-            for name in names {
+            for name in &names {
                 let mut report = |p: swast_data::fetch::Progress| {
                     if let swast_data::fetch::Progress::Failed { origin, reason } = p {
                         eprintln!("{name}: {origin} failed: {reason}");
@@ -137,30 +168,21 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Some("ci") => run(Command::new("bash")
+        Task::Ci => run(Command::new("bash")
             .arg(root.join(".ci/run"))
             .current_dir(&root)),
-        Some("setup-tch") => run(Command::new("bash")
+        Task::SetupTch => run(Command::new("bash")
             .arg(root.join("scripts/setup-tch.sh"))
             .current_dir(&root)),
-        Some("test-wgpu") => test_wgpu(&root),
-        Some("test-slurm") => run(Command::new("bash")
+        Task::TestWgpu => test_wgpu(&root),
+        Task::TestSlurm => run(Command::new("bash")
             .arg(root.join("scripts/test-slurm.sh"))
             .current_dir(&root)),
-        Some("repro") => repro::main(&args[1..]),
-        Some("chaos") => chaos::main(&root, &args[1..]),
-        Some("py-example") => py_example::main(&root, &args[1..]),
-        Some("bench") if args.iter().any(|a| a == "--tta") => tta::main(&args[1..]),
-        Some("bench") if args.iter().any(|a| a == "--vs-cords") => vs_cords::main(&args[1..]),
-        Some("bench") => bench::main(&args[1..]),
-        Some(other) => {
-            bail!(
-                "unknown task `{other}`; tasks: fetch-data [DIR] [NAMES...], ci, repro, bench, chaos, py-example, setup-tch, test-wgpu, test-slurm"
-            )
-        }
-        None => {
-            println!("{USAGE}");
-            Ok(())
-        }
+        Task::Repro(a) => repro::main(&a),
+        Task::Chaos(a) => chaos::main(&root, &a),
+        Task::PyExample(a) => py_example::main(&root, &a),
+        Task::Bench(a) if a.tta => tta::main(&a),
+        Task::Bench(a) if a.vs_cords => vs_cords::main(&a),
+        Task::Bench(a) => bench::main(&a),
     }
 }

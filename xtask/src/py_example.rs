@@ -6,28 +6,29 @@ use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `cargo xtask py-example`: the PyTorch MNIST loop with swast's GradMatch selection.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PyExampleArgs {
+    /// Python with torch (default: SWAST_TORCH_PYTHON, else python3).
+    #[arg(long)]
+    pub python: Option<String>,
+    /// MNIST folder.
+    #[arg(long, default_value = "data/mnist")]
+    pub data: String,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Where to write the Markdown report.
+    #[arg(long, default_value = "results/python-example.md")]
+    pub out: PathBuf,
+}
+
 /// Entry point: `py-example [--python PY] [--data DIR] [--epochs E] [--out FILE]`.
-pub fn main(root: &Path, args: &[String]) -> Result<()> {
-    let mut python = std::env::var("SWAST_TORCH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let (mut data, mut epochs) = ("data/mnist".to_string(), "10".to_string());
-    let mut out = PathBuf::from("results/python-example.md");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .with_context(|| format!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--python" => python = value()?,
-            "--data" => data = value()?,
-            "--epochs" => epochs = value()?,
-            "--out" => out = PathBuf::from(value()?),
-            o => bail!(
-                "unexpected argument `{o}`: py-example [--python PY] [--data DIR] [--epochs E] [--out FILE]"
-            ),
-        }
-    }
+pub fn main(root: &Path, args: &PyExampleArgs) -> Result<()> {
+    let python = args.python.clone().unwrap_or_else(|| {
+        std::env::var("SWAST_TORCH_PYTHON").unwrap_or_else(|_| "python3".into())
+    });
+    let (data, epochs, out) = (args.data.clone(), args.epochs.to_string(), args.out.clone());
     let ok = |args: &[&str]| {
         Command::new(&python)
             .args(args)

@@ -28,7 +28,7 @@ pub enum Scale {
 }
 
 impl Scale {
-    fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "tiny" => Scale::Tiny,
             "cpu" => Scale::Cpu,
@@ -1715,47 +1715,56 @@ fn write_out(out: &Path, target: &str, md: &str, csv: Csv, dry: bool) -> Result<
     Ok(())
 }
 
-/// Entry point: `repro <target> [--scale S] [--seeds N] [--out DIR] [--device D]
-/// [--dry-run | --plan FILE [--swast CMD] | --collect]`.
-pub fn main(args: &[String]) -> Result<()> {
-    let mut target = None;
-    let (mut scale, mut seeds, mut out, mut dry) =
-        (Scale::Tiny, 1u64, PathBuf::from("results"), false);
-    let mut plan: Option<PathBuf> = None;
-    let mut collect = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--device" => {
-                let d = it.next().context(
-                    "--device needs a name (flex, tch-cpu, tch-cuda[:N], wgpu[:N], cuda[:N])",
-                )?;
-                swast_cli::parse_device(d).map_err(|e| anyhow::anyhow!(e))?;
-                DEVICE.with(|x| *x.borrow_mut() = d.clone());
-            }
-            "--plan" => plan = Some(PathBuf::from(it.next().context("--plan needs a file")?)),
-            "--swast" => {
-                let c = it
-                    .next()
-                    .context("--swast needs the swast command or path")?;
-                SWAST.with(|x| *x.borrow_mut() = c.clone());
-            }
-            "--collect" => collect = true,
-            "--scale" => scale = Scale::parse(it.next().context("--scale needs a value")?)?,
-            "--seeds" => {
-                seeds = it
-                    .next()
-                    .context("--seeds needs a value")?
-                    .parse()
-                    .context("--seeds takes a number")?
-            }
-            "--out" => out = PathBuf::from(it.next().context("--out needs a folder")?),
-            "--dry-run" => dry = true,
-            t if target.is_none() && !t.starts_with("--") => target = Some(t.to_string()),
-            o => bail!("unexpected argument `{o}`"),
-        }
+/// `cargo xtask repro`: the paper's tables and figures through the library, beside the
+/// paper's numbers; or the grid as a plan for any job runner.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReproArgs {
+    /// table1-trim, table1-cut, table-noise, fig6, fig5a, fig9, head, lambda,
+    /// rigl-cadence, runge or all.
+    pub target: String,
+    /// tiny, cpu, cpu-short or paper.
+    #[arg(long, default_value = "tiny", value_parser = Scale::parse)]
+    pub scale: Scale,
+    /// Seeds per cell.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u64,
+    /// Output folder: run folders and tables.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Device: flex, tch-cpu, tch-cuda[:N], wgpu[:N], cuda[:N].
+    #[arg(long)]
+    pub device: Option<String>,
+    /// List the grid and its cost without running it.
+    #[arg(long, conflicts_with_all = ["plan", "collect"])]
+    pub dry_run: bool,
+    /// Write the grid as one `swast train` line per cell and seed to FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "collect")]
+    pub plan: Option<PathBuf>,
+    /// With --plan: the swast command the lines call.
+    #[arg(long, value_name = "CMD", requires = "plan")]
+    pub swast: Option<String>,
+    /// Build the tables from finished run folders only.
+    #[arg(long)]
+    pub collect: bool,
+}
+
+/// Entry point.
+pub fn main(args: &ReproArgs) -> Result<()> {
+    if let Some(d) = &args.device {
+        swast_cli::parse_device(d).map_err(|e| anyhow::anyhow!(e))?;
+        DEVICE.with(|x| *x.borrow_mut() = d.clone());
     }
-    let target = target.context("usage: cargo xtask repro <table1-trim|table1-cut|table-noise|fig6|fig5a|fig9|head|lambda|rigl-cadence|runge|all> [--scale tiny|cpu|cpu-short|paper] [--seeds N] [--out DIR] [--device D] [--dry-run | --plan FILE [--swast CMD] | --collect]")?;
+    if let Some(c) = &args.swast {
+        SWAST.with(|x| *x.borrow_mut() = c.clone());
+    }
+    let (target, scale, seeds, out, dry) = (
+        args.target.clone(),
+        args.scale,
+        args.seeds,
+        args.out.clone(),
+        args.dry_run,
+    );
+    let (plan, collect) = (args.plan.clone(), args.collect);
     if [dry, plan.is_some(), collect]
         .iter()
         .filter(|x| **x)

@@ -4,9 +4,9 @@
 //! left out, on every backend compiled in, beside PyTorch eager dense with the same recipe in
 //! the same run when `python3 -c "import torch"` works.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use swast_cli::Parts;
@@ -197,25 +197,8 @@ fn cell(c: &Curve) -> (String, String) {
 }
 
 /// Entry point of `bench --tta [--epochs E] [--out FILE]`.
-pub fn main(args: &[String]) -> Result<()> {
-    let (mut out, mut epochs) = (PathBuf::from("results/bench-tta.md"), 10usize);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--tta" => {}
-            "--out" => out = PathBuf::from(it.next().context("--out needs a file")?),
-            "--epochs" => {
-                epochs = it
-                    .next()
-                    .context("--epochs needs a value")?
-                    .parse()
-                    .context("--epochs takes a number")?
-            }
-            o => bail!(
-                "unexpected argument `{o}`; usage: cargo xtask bench --tta [--epochs E] [--out FILE]"
-            ),
-        }
-    }
+pub fn main(args: &crate::bench::BenchArgs) -> Result<()> {
+    let (out, epochs) = (args.out_or("results/bench-tta.md"), args.epochs);
     let t0 = std::time::Instant::now();
     let scratch = std::env::temp_dir().join(format!("swast-tta-{}", std::process::id()));
     let mut md = format!(

@@ -14,11 +14,11 @@
 //! classes; CRAIG by the facility-location value `Σ_i max_{j∈S} sim(i, j)` under CORDS'
 //! similarity (squared distances) and under swast's (distances).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::tensor::Device;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 use swast_core::coreset::SelectContext;
 use swast_core::probe::Probe;
@@ -88,18 +88,8 @@ fn select(
 }
 
 /// Entry point of `bench --vs-cords [--out FILE]`.
-pub fn main(args: &[String]) -> Result<()> {
-    let mut out = PathBuf::from("results/bench-vs-cords.md");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--vs-cords" => {}
-            "--out" => out = PathBuf::from(it.next().context("--out needs a file")?),
-            o => {
-                bail!("unexpected argument `{o}`; usage: cargo xtask bench --vs-cords [--out FILE]")
-            }
-        }
-    }
+pub fn main(args: &crate::bench::BenchArgs) -> Result<()> {
+    let out = args.out_or("results/bench-vs-cords.md");
     if !crate::python::python_imports("cords, apricot, scipy, torch") {
         bail!(
             "the CORDS comparison needs python3 with torch, cords 0.0.4, apricot-select and scipy: `pip install torch apricot-select scipy && pip install --no-deps cords==0.0.4`"
