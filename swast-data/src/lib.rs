@@ -18,6 +18,7 @@ pub mod folder;
 pub mod hash;
 pub mod limits;
 pub mod noise;
+pub mod pickle;
 pub mod readers;
 pub mod rng;
 pub mod sources;

@@ -324,8 +324,79 @@ fn names_file(dir: &Path, file: &str, expected: usize) -> Option<Vec<String>> {
     (names.len() == expected).then_some(names)
 }
 
+/// Where the python version (torchvision's download) of a CIFAR dataset lies under `dir`,
+/// when the binary version is not there.
+fn cifar_python_dir(dir: &Path, kind: CifarKind) -> Option<PathBuf> {
+    let (sub, probe) = match kind {
+        CifarKind::Cifar10 => ("cifar-10-batches-py", "data_batch_1"),
+        CifarKind::Cifar100 => ("cifar-100-python", "train"),
+    };
+    [dir.join(sub), dir.to_path_buf()]
+        .into_iter()
+        .find(|d| d.join(probe).is_file() && !d.join(format!("{probe}.bin")).exists())
+}
+
+/// Reads a CIFAR split from the python version's pickled batches.
+fn read_cifar_python(dir: &Path, kind: CifarKind, train: bool) -> Result<Dataset> {
+    let files: Vec<&str> = match (kind, train) {
+        (CifarKind::Cifar10, true) => vec![
+            "data_batch_1",
+            "data_batch_2",
+            "data_batch_3",
+            "data_batch_4",
+            "data_batch_5",
+        ],
+        (CifarKind::Cifar10, false) => vec!["test_batch"],
+        (CifarKind::Cifar100, true) => vec!["train"],
+        (CifarKind::Cifar100, false) => vec!["test"],
+    };
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    for f in files {
+        let path = dir.join(f);
+        let bytes = std::fs::read(&path).map_err(|e| DataError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let (p, l) = crate::pickle::read_batch(&path, &bytes)?;
+        pixels.extend(p);
+        labels.extend(l);
+    }
+    let (meta, classes, base) = match kind {
+        CifarKind::Cifar10 => ("batches.meta", 10, "cifar10"),
+        CifarKind::Cifar100 => ("meta", 100, "cifar100"),
+    };
+    let names = std::fs::read(dir.join(meta))
+        .ok()
+        .and_then(|b| crate::pickle::read_names(&dir.join(meta), &b).ok())
+        .filter(|n| n.len() == classes)
+        .unwrap_or_else(|| match kind {
+            CifarKind::Cifar10 => CIFAR10_NAMES.iter().map(|s| s.to_string()).collect(),
+            CifarKind::Cifar100 => (0..100).map(|i| format!("class_{i}")).collect(),
+        });
+    if let Some(&m) = labels.iter().max()
+        && usize::from(m) >= classes
+    {
+        return Err(DataError::Invalid {
+            name: dir.display().to_string(),
+            message: format!("label {m} in a {classes}-class CIFAR batch"),
+        });
+    }
+    Dataset::new(
+        format!("{base}/{}", if train { "train" } else { "test" }),
+        [3, 32, 32],
+        Pixels::U8 {
+            values: pixels,
+            max: 255,
+        },
+        labels,
+        None,
+        names,
+    )
+}
+
 /// Reads a CIFAR train or test split from `dir` (or its `cifar-10-batches-bin` /
-/// `cifar-100-binary` subfolder).
+/// `cifar-100-binary` subfolder), or from the python version torchvision downloads
+/// (`cifar-10-batches-py/`, `cifar-100-python/`) when the binary one is not there.
 pub fn read_cifar_split(dir: &Path, kind: CifarKind, train: bool) -> Result<Dataset> {
     let sub = match kind {
         CifarKind::Cifar10 => "cifar-10-batches-bin",
@@ -336,6 +407,9 @@ pub fn read_cifar_split(dir: &Path, kind: CifarKind, train: bool) -> Result<Data
     } else {
         dir.to_path_buf()
     };
+    if let Some(py) = cifar_python_dir(&dir, kind) {
+        return read_cifar_python(&py, kind, train);
+    }
     let files: Vec<PathBuf> = match (kind, train) {
         (CifarKind::Cifar10, true) => (1..=5)
             .map(|i| find_file(&dir, &[format!("data_batch_{i}.bin")]))

@@ -120,8 +120,12 @@ pub fn resolve_dir(name: DatasetName, dir: &Path) -> Result<PathBuf> {
             "train-images.idx3-ubyte",
             "train-images.idx3-ubyte.gz",
         ],
-        DatasetName::Cifar10 => &["data_batch_1.bin", "cifar-10-batches-bin"],
-        DatasetName::Cifar100 => &["train.bin", "cifar-100-binary"],
+        DatasetName::Cifar10 => &[
+            "data_batch_1.bin",
+            "cifar-10-batches-bin",
+            "cifar-10-batches-py",
+        ],
+        DatasetName::Cifar100 => &["train.bin", "cifar-100-binary", "cifar-100-python"],
     };
     let sub = dir.join(name.as_str());
     for cand in [dir.to_path_buf(), sub.clone()] {
