@@ -411,3 +411,66 @@ fn evaluation_is_skipped_on_cheap_coreset_epochs_and_changes_no_weight() {
         (1..=8).map(|t| t % 3 == 0 || t == 8).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn with_a_checkpoint_every_three_epochs_a_killed_run_replays_to_the_same_weights() {
+    let _s = serial();
+    let c = cfg(&[
+        "method=swast-cut",
+        "coreset.selector=uniform",
+        "train.epochs=6",
+        "train.checkpoint_every=3",
+    ]);
+    let t_dir = tempfile::tempdir().unwrap();
+    let (full, cut) = (t_dir.path().join("full"), t_dir.path().join("cut"));
+    let mut ev = VecSink::default();
+    go(&c, &full, &RunOptions::default(), &mut ev);
+    // checkpoints at epochs 3 and 6 only
+    let written: Vec<usize> =
+        ev.0.iter()
+            .filter_map(|e| match e {
+                Event::Checkpoint { epoch, .. } => Some(*epoch),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(written, [3, 6]);
+    // a run stopped after epoch 5 writes a checkpoint there; the one before it is epoch 3's
+    let o = RunOptions {
+        stop_after_epoch: Some(5),
+        ..RunOptions::default()
+    };
+    assert!(
+        run(
+            &c,
+            &Device::flex(),
+            &cut,
+            &o,
+            &mut VecSink::default(),
+            &Parts
+        )
+        .is_err()
+    );
+    // a kill between checkpoints: epoch 5's checkpoint never made it, epoch 3's is newest
+    std::fs::rename(cut.join("checkpoint.prev.bin"), cut.join("checkpoint.bin")).unwrap();
+    let mut ev2 = VecSink::default();
+    go(&c, &cut, &RunOptions::default(), &mut ev2);
+    // epochs 4 to 6 were replayed
+    let replayed: Vec<usize> = ev2
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            Event::EpochEnd { epoch, .. } => Some(*epoch),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replayed, [4, 5, 6]);
+    let (a, b) = (
+        swast_core::testing::RunFingerprint::of(&full, &Device::flex(), &Parts),
+        swast_core::testing::RunFingerprint::of(&cut, &Device::flex(), &Parts),
+    );
+    assert!(a.difference(&b).is_none(), "{:?}", a.difference(&b));
+    // the metrics log holds each epoch once
+    let log = std::fs::read_to_string(cut.join("metrics.jsonl")).unwrap();
+    let epochs = log.lines().filter(|l| l.contains("\"epoch_end\"")).count();
+    assert_eq!(epochs, 6, "{log}");
+}

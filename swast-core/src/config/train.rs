@@ -29,6 +29,10 @@ pub struct TrainConfig {
     /// coreset, where a test pass would otherwise cost as much as the epoch), so evaluation
     /// stays under about a tenth of a run.
     pub eval_every: usize,
+    /// Write the checkpoint every this many epochs, after the last one, and at the epoch a
+    /// run is stopped at (Ctrl-C). A resumed run replays the epochs since the last
+    /// checkpoint, bit for bit; 1 (every epoch) keeps that replay shortest.
+    pub checkpoint_every: usize,
 }
 
 impl Default for TrainConfig {
@@ -42,6 +46,7 @@ impl Default for TrainConfig {
             weight_decay: 5e-4,
             clock: Clock::Epoch,
             eval_every: 0,
+            checkpoint_every: 1,
         }
     }
 }
@@ -54,6 +59,11 @@ impl TrainConfig {
         }
         if self.batch_size == 0 {
             return Err("train.batch_size must be at least 1".into());
+        }
+        if self.checkpoint_every == 0 {
+            return Err(
+                "train.checkpoint_every must be at least 1 (1 = a checkpoint every epoch)".into(),
+            );
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(format!(

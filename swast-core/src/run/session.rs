@@ -208,19 +208,31 @@ impl<'a, M: SwastModel> Session<'a, M> {
         )
     }
 
-    /// Writes the checkpoint of epoch `t` and closes the epoch (`test`: its test result).
+    /// Writes the checkpoint of epoch `t` when it is due (`train.checkpoint_every`, the last
+    /// epoch, a stop) and closes the epoch (`test`: its test result).
     pub(super) fn checkpoint(
         &mut self,
         t: usize,
         test: Option<(PassStats, Option<f64>)>,
     ) -> Result<(), RunError> {
         let Self { ctx, lp } = self;
-        ctx.folder.checkpoint(
-            (&lp.trainer, &mut lp.st.rec),
-            lp.selector.as_deref(),
-            &mut ctx.out,
-            t,
-        )?;
+        let every = ctx.cfg.train.checkpoint_every.max(1);
+        let stopping = ctx.opts.stop_after_epoch == Some(t)
+            || ctx
+                .opts
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst));
+        if t.is_multiple_of(every) || t == ctx.cfg.train.epochs || stopping {
+            let t0 = Instant::now();
+            ctx.folder.checkpoint(
+                (&lp.trainer, &mut lp.st.rec),
+                lp.selector.as_deref(),
+                &mut ctx.out,
+                t,
+            )?;
+            lp.st.rec.phase_seconds.checkpoint += t0.elapsed().as_secs_f64();
+        }
         if test.is_some() {
             lp.st.last_test = test;
         }

@@ -20,6 +20,9 @@ pub struct PhaseSeconds {
     pub eval: f64,
     /// Probe passes and selections.
     pub selection: f64,
+    /// Writing checkpoints (each checkpoint's own time is counted in the next one).
+    #[serde(default)]
+    pub checkpoint: f64,
 }
 
 /// What a run carries across a restart besides the trainer (model, optimizer, schedule,
