@@ -769,6 +769,155 @@ fn csv_row(csv: &mut Csv, key: &str, c: &Option<Cell>, paper: f64) {
     }
 }
 
+/// Table 2's time claim at this scale: coreset-only at 10% and 15% and SWaST-cut at 10%
+/// (backbone 30%, classifier 90%), with test accuracy and wall time from `summary.json`,
+/// paired per seed. The two 10% cells are Table 1 (cut)'s own cells: their finished runs are
+/// read back, not run again.
+fn table2(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
+    let target = "table2";
+    let mut md = format!(
+        "# Table 2 (time against accuracy) — `cargo xtask repro {target} --scale {}`\n\nOurs: {}; {seeds} seed(s); wall seconds from each run's `summary.json` (the grid runs two one-thread runs at a time, so times are comparable within it, not with another machine). Paper: CIFAR-10, ResNet-18, 10% coresets (digest §6.4): SWaST-cut with a 30% backbone costs 2191 s against coreset-only's 2034 s (+7.7%) for 92.96% against 91.13%; coreset-only needs a 15% coreset (2738 s, +34.6%) to reach 92.97%.\n\n| arm | test accuracy (%) | wall seconds | relative FLOPs | paper accuracy | paper seconds |\n|---|---|---|---|---|---|\n",
+        scale_name(scale),
+        scale.describe()
+    );
+    let mut csv = Csv::new([
+        "arm",
+        "accuracy_mean",
+        "accuracy_std",
+        "seconds_mean",
+        "seconds_std",
+        "relative_flops",
+        "paper_accuracy",
+        "paper_seconds",
+    ]);
+    let base = scale.base();
+    let co10 = "table1-cut-coreset-only-0.1";
+    let co15 = "table2-coreset-only-0.15";
+    let cut10 = "table1-cut-0.3-0.1";
+    let arms: [(&str, &str, f64, &[&str], f64, f64); 3] = [
+        (
+            co10,
+            "coreset-only 10%",
+            0.1,
+            &["method=coreset-only"],
+            91.13,
+            2034.0,
+        ),
+        (
+            cut10,
+            "SWaST-cut 10% (backbone 30%)",
+            0.1,
+            &[
+                "method=swast-cut",
+                "prune.sparsity=0.3",
+                "prune.classifier_sparsity=0.9",
+            ],
+            92.96,
+            2191.0,
+        ),
+        (
+            co15,
+            "coreset-only 15%",
+            0.15,
+            &["method=coreset-only"],
+            92.97,
+            2738.0,
+        ),
+    ];
+    for (name, label, fraction, extra, pa, ps) in arms {
+        let mut sets = base.clone();
+        sets.push(format!("coreset.fraction={fraction}"));
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        let r = runs(name, &sets, seeds, out, dry)?;
+        let acc = cell(
+            &r.iter()
+                .map(|(s, _)| 100.0 * s.test_accuracy)
+                .collect::<Vec<_>>(),
+        );
+        let secs = cell(&r.iter().map(|(s, _)| s.wall_seconds).collect::<Vec<_>>());
+        let flops = mean_of(&r, |s| s.relative_flops);
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {} | {pa:.2} | {ps:.0} |",
+            fmt_cell(&acc, f64::NAN),
+            secs.as_ref()
+                .map_or("—".into(), |c| format!("{:.0} ± {:.0}", c.mean, c.std)),
+            flops.map_or("—".into(), |f| format!("{f:.3}"))
+        );
+        if let (Some(a), Some(t)) = (&acc, &secs) {
+            csv.row([
+                label.to_string(),
+                format!("{:.4}", a.mean),
+                format!("{:.4}", a.std),
+                format!("{:.1}", t.mean),
+                format!("{:.1}", t.std),
+                flops.map_or(String::new(), |f| format!("{f:.4}")),
+                pa.to_string(),
+                ps.to_string(),
+            ]);
+        }
+    }
+    if !dry && MODE.with(std::cell::Cell::get) != Mode::Plan {
+        // paired per seed: accuracy (value 0) and wall seconds (value 6)
+        let rel = |a: &str, b: &str| -> Option<Paired> {
+            SEEDS.with(|rows| {
+                let rows = rows.borrow();
+                let of = |cell: &str, seed: u64| {
+                    rows.iter()
+                        .find(|r| r.cell == cell && r.seed == seed)
+                        .and_then(|r| r.values[6])
+                };
+                let d: Vec<f64> = rows
+                    .iter()
+                    .filter(|r| r.cell == a)
+                    .filter_map(|r| Some(100.0 * (r.values[6]? / of(b, r.seed)? - 1.0)))
+                    .collect();
+                paired_of(&d)
+            })
+        };
+        let _ = writeln!(
+            md,
+            "\n| comparison (paired per seed) | Δ accuracy (points) | Δ wall time (%) | paper |\n|---|---|---|---|\n| SWaST-cut 10% − coreset-only 10% |{} |{} | +1.83 points, +7.7% |\n| coreset-only 15% − coreset-only 10% |{} |{} | +1.84 points, +34.6% |",
+            fmt_paired(paired(cut10, co10, 0)),
+            fmt_paired(rel(cut10, co10)),
+            fmt_paired(paired(co15, co10, 0)),
+            fmt_paired(rel(co15, co10)),
+        );
+        md.push_str(&format!(
+            "\nVerdict (accuracy, SWaST-cut 10% against coreset-only 10%, paper +1.83): {}.\n",
+            verdict_of(paired(cut10, co10, 0), 1.83)
+        ));
+    }
+    write_out(out, target, &md, csv, dry)
+}
+
+/// The verdict of a paired difference against the paper's effect `paper` (> 0): reproduced
+/// when the interval lies above 0 and holds the effect or more, not reproduced when it
+/// excludes the effect, not resolvable when it holds both 0 and the effect.
+fn verdict_of(p: Option<Paired>, paper: f64) -> String {
+    match p {
+        Some(Paired {
+            mean,
+            half_width: Some(h),
+            ..
+        }) => {
+            let (lo, hi) = (mean - h, mean + h);
+            if lo > 0.0 && hi >= paper {
+                format!("reproduced (Δ {mean:+.2} [{lo:+.2}, {hi:+.2}])")
+            } else if lo > 0.0 {
+                format!("direction reproduced, effect smaller (Δ {mean:+.2} [{lo:+.2}, {hi:+.2}])")
+            } else if hi >= paper {
+                format!(
+                    "not resolvable at this power (Δ {mean:+.2} [{lo:+.2}, {hi:+.2}] holds 0 and {paper:+.2})"
+                )
+            } else {
+                format!("not reproduced (Δ {mean:+.2} [{lo:+.2}, {hi:+.2}] excludes {paper:+.2})")
+            }
+        }
+        _ => "not enough seeds for an interval".into(),
+    }
+}
+
 /// Runs one Table 1 block (`trim` or `cut`) and writes `<target>.md` / `.csv`.
 fn table1(variant: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
     let target = format!("table1-{variant}");
@@ -1720,7 +1869,7 @@ fn write_out(out: &Path, target: &str, md: &str, csv: Csv, dry: bool) -> Result<
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReproArgs {
     /// table1-trim, table1-cut, table-noise, fig6, fig5a, fig9, head, lambda,
-    /// rigl-cadence, runge or all.
+    /// rigl-cadence, table2, runge or all.
     pub target: String,
     /// tiny, cpu, cpu-short or paper.
     #[arg(long, default_value = "tiny", value_parser = Scale::parse)]
@@ -1801,13 +1950,14 @@ pub fn main(args: &ReproArgs) -> Result<()> {
             "head",
             "lambda",
             "rigl-cadence",
+            "table2",
         ],
         t @ ("table1-trim" | "table1-cut" | "table-noise" | "fig6" | "fig5a" | "fig9" | "runge"
-        | "head" | "lambda" | "rigl-cadence") => {
+        | "head" | "lambda" | "rigl-cadence" | "table2") => {
             vec![t]
         }
         o => bail!(
-            "unknown target `{o}`: expected table1-trim, table1-cut, table-noise, fig6, fig5a, fig9, head, lambda, rigl-cadence, runge or all"
+            "unknown target `{o}`: expected table1-trim, table1-cut, table-noise, fig6, fig5a, fig9, head, lambda, rigl-cadence, table2, runge or all"
         ),
     };
     let mut times = Vec::new();
@@ -1830,6 +1980,7 @@ pub fn main(args: &ReproArgs) -> Result<()> {
             "fig5a" => fig5a(scale, seeds, &out, dry)?,
             "fig9" => fig9(scale, seeds, &out, dry)?,
             w @ ("head" | "lambda" | "rigl-cadence") => open_reading(w, scale, seeds, &out, dry)?,
+            "table2" => table2(scale, seeds, &out, dry)?,
             _ => runge_target(&out)?,
         }
         times.push((t, t0.elapsed().as_secs_f64()));
