@@ -794,7 +794,9 @@ fn table2(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
     let co10 = "table1-cut-coreset-only-0.1";
     let co15 = "table2-coreset-only-0.15";
     let cut10 = "table1-cut-0.3-0.1";
-    let arms: [(&str, &str, f64, &[&str], f64, f64); 3] = [
+    // (cell, label, coreset fraction, method keys, paper accuracy, paper seconds)
+    type Arm<'a> = (&'a str, &'a str, f64, &'a [&'a str], f64, f64);
+    let arms: [Arm<'_>; 3] = [
         (
             co10,
             "coreset-only 10%",
