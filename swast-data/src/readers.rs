@@ -324,6 +324,31 @@ fn names_file(dir: &Path, file: &str, expected: usize) -> Option<Vec<String>> {
     (names.len() == expected).then_some(names)
 }
 
+/// A CIFAR split of 3×32×32 byte images.
+fn cifar_dataset(
+    kind: CifarKind,
+    train: bool,
+    pixels: Vec<u8>,
+    labels: Vec<u16>,
+    names: Vec<String>,
+) -> Result<Dataset> {
+    let base = match kind {
+        CifarKind::Cifar10 => "cifar10",
+        CifarKind::Cifar100 => "cifar100",
+    };
+    Dataset::new(
+        format!("{base}/{}", if train { "train" } else { "test" }),
+        [3, 32, 32],
+        Pixels::U8 {
+            values: pixels,
+            max: 255,
+        },
+        labels,
+        None,
+        names,
+    )
+}
+
 /// Where the python version (torchvision's download) of a CIFAR dataset lies under `dir`,
 /// when the binary version is not there.
 fn cifar_python_dir(dir: &Path, kind: CifarKind) -> Option<PathBuf> {
@@ -361,9 +386,9 @@ fn read_cifar_python(dir: &Path, kind: CifarKind, train: bool) -> Result<Dataset
         pixels.extend(p);
         labels.extend(l);
     }
-    let (meta, classes, base) = match kind {
-        CifarKind::Cifar10 => ("batches.meta", 10, "cifar10"),
-        CifarKind::Cifar100 => ("meta", 100, "cifar100"),
+    let (meta, classes) = match kind {
+        CifarKind::Cifar10 => ("batches.meta", 10),
+        CifarKind::Cifar100 => ("meta", 100),
     };
     let names = std::fs::read(dir.join(meta))
         .ok()
@@ -381,17 +406,7 @@ fn read_cifar_python(dir: &Path, kind: CifarKind, train: bool) -> Result<Dataset
             message: format!("label {m} in a {classes}-class CIFAR batch"),
         });
     }
-    Dataset::new(
-        format!("{base}/{}", if train { "train" } else { "test" }),
-        [3, 32, 32],
-        Pixels::U8 {
-            values: pixels,
-            max: 255,
-        },
-        labels,
-        None,
-        names,
-    )
+    cifar_dataset(kind, train, pixels, labels, names)
 }
 
 /// Reads a CIFAR train or test split from `dir` (or its `cifar-10-batches-bin` /
@@ -429,21 +444,7 @@ pub fn read_cifar_split(dir: &Path, kind: CifarKind, train: bool) -> Result<Data
         CifarKind::Cifar100 => names_file(&dir, "fine_label_names.txt", 100)
             .unwrap_or_else(|| (0..100).map(|i| format!("class_{i}")).collect()),
     };
-    let base = match kind {
-        CifarKind::Cifar10 => "cifar10",
-        CifarKind::Cifar100 => "cifar100",
-    };
-    Dataset::new(
-        format!("{base}/{}", if train { "train" } else { "test" }),
-        [3, 32, 32],
-        Pixels::U8 {
-            values: pixels,
-            max: 255,
-        },
-        labels,
-        None,
-        names,
-    )
+    cifar_dataset(kind, train, pixels, labels, names)
 }
 
 /// Parses the CSV layout `v_1,…,v_D,label` (no header), where `D = C·H·W` of `shape`, every
