@@ -1,6 +1,7 @@
 import gzip, json, math, os, struct, sys, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 root, epochs, target, threads = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+arch = sys.argv[5] if len(sys.argv) > 5 else "lenet5"
 torch.set_num_threads(threads); torch.manual_seed(0)
 def read(prefix, kind):
     for name in (f"{prefix}-{kind}", f"{prefix}-{kind}".replace("-idx", ".idx")):
@@ -18,7 +19,7 @@ xte = torch.tensor(read("t10k", "images-idx3-ubyte"), dtype=torch.float32) / 255
 yte = torch.tensor(read("t10k", "labels-idx1-ubyte"), dtype=torch.long)
 m, s = xtr.mean(), xtr.std()
 xtr, xte = (xtr - m) / s, (xte - m) / s
-model = LeNet5()
+model = MODELS[arch]()
 opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
 n, b = len(ytr), 128
 steps = math.ceil(n / b)

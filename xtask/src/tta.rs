@@ -1,5 +1,5 @@
 //! `cargo xtask bench --tta`: time to accuracy. On full MNIST and Fashion-MNIST, the wall
-//! seconds dense, coreset-only and SWaST-cut training (LeNet-5, the README recipe) take to
+//! seconds dense, coreset-only and SWaST-cut training (LeNet-5, and the MLP on Fashion-MNIST) take to
 //! first reach a target test accuracy, evaluated after every epoch with the evaluation time
 //! left out, on every backend compiled in, beside PyTorch eager dense with the same recipe in
 //! the same run when `python3 -c "import torch"` works.
@@ -13,21 +13,87 @@ use swast_cli::Parts;
 use swast_core::events::{Event, EventSink};
 use swast_core::run::{RunError, RunOptions, run};
 
-/// A dataset with its target accuracy.
+/// A dataset and model with its target accuracy and the methods compared.
 struct Target {
     name: &'static str,
     accuracy: f64,
+    /// The model's config keys and its name for the PyTorch reference.
+    model: (&'static [&'static str], &'static str),
+    methods: &'static [(&'static str, &'static [&'static str])],
 }
 
-const TARGETS: [Target; 2] = [
+const LENET5: &[&str] = &["model.arch=lenet5"];
+/// The cpu scale's MLP (issue 24), no augmentation.
+const MLP: &[&str] = &[
+    "model.arch=mlp",
+    "model.mlp_hidden=[1024, 512]",
+    "data.augment=off",
+];
+
+const TARGETS: [Target; 3] = [
     Target {
         name: "mnist",
         accuracy: 0.985,
+        model: (LENET5, "lenet5"),
+        methods: &METHODS,
     },
     Target {
         name: "fashion-mnist",
         accuracy: 0.89,
+        model: (LENET5, "lenet5"),
+        methods: &METHODS,
     },
+    Target {
+        name: "fashion-mnist",
+        accuracy: 0.88,
+        model: (MLP, "mlp"),
+        methods: &MLP_METHODS,
+    },
+];
+
+/// The MLP's methods: coreset-only and SWaST-cut at 10% and at 5% (issue 29).
+const MLP_METHODS: [(&str, &[&str]); 5] = [
+    ("dense", &["method=dense"]),
+    (
+        "coreset-only 10%",
+        &[
+            "method=coreset-only",
+            "coreset.selector=gradmatch",
+            "coreset.fraction=0.1",
+            "coreset.interval=2",
+        ],
+    ),
+    (
+        "swast-cut 10%",
+        &[
+            "method=swast-cut",
+            "coreset.selector=gradmatch",
+            "coreset.fraction=0.1",
+            "coreset.interval=2",
+            "prune.sparsity=0.5",
+            "prune.classifier_sparsity=0.9",
+        ],
+    ),
+    (
+        "coreset-only 5%",
+        &[
+            "method=coreset-only",
+            "coreset.selector=gradmatch",
+            "coreset.fraction=0.05",
+            "coreset.interval=2",
+        ],
+    ),
+    (
+        "swast-cut 5%",
+        &[
+            "method=swast-cut",
+            "coreset.selector=gradmatch",
+            "coreset.fraction=0.05",
+            "coreset.interval=2",
+            "prune.sparsity=0.5",
+            "prune.classifier_sparsity=0.9",
+        ],
+    ),
 ];
 
 /// The methods compared, as config keys on top of the shared recipe.
@@ -103,20 +169,19 @@ impl EventSink for Curve {
 /// Trains one method until it reaches the target (or `epochs` end).
 fn swast_curve(
     device_name: &str,
-    dataset: &str,
+    (dataset, model): (&str, &[&str]),
     method: &[&str],
     (epochs, target): (usize, f64),
     scratch: &Path,
 ) -> Result<Curve> {
-    let mut sets: Vec<String> = vec![
-        format!("data.dataset={dataset}"),
-        "data.dir=data".into(),
-        "model.arch=lenet5".into(),
+    let mut sets: Vec<String> = vec![format!("data.dataset={dataset}"), "data.dir=data".into()];
+    sets.extend(model.iter().map(|s| s.to_string()));
+    sets.extend([
         format!("train.epochs={epochs}"),
         "train.eval_every=1".into(),
         format!("device={device_name}"),
         "name=tta".into(),
-    ];
+    ]);
     sets.extend(method.iter().map(|s| s.to_string()));
     let cfg = swast_cli::load_config("", &sets).map_err(|e| anyhow::anyhow!("{e}"))?;
     let device = swast_cli::parse_device(device_name).map_err(|e| anyhow::anyhow!(e))?;
@@ -130,7 +195,11 @@ fn swast_curve(
         stop: Some(stop),
         ..RunOptions::default()
     };
-    let dir = scratch.join(format!("{device_name}-{dataset}-{}", method[0]));
+    let dir = scratch.join(format!(
+        "{device_name}-{dataset}-{}-{}",
+        model[0],
+        method.join("-").replace(['=', '.'], "_")
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     match run(&cfg, &device, &dir, &opts, &mut curve, &Parts) {
         Ok(_) | Err(RunError::Interrupted { .. }) => Ok(curve),
@@ -145,7 +214,11 @@ fn swast_curve(
 /// [`crate::python::TORCH_LENET5`].
 const TORCH_TTA: &str = include_str!("../python/tta.py");
 
-fn torch_curve(dataset: &str, epochs: usize, target: f64) -> Result<Option<(String, Curve)>> {
+fn torch_curve(
+    (dataset, arch): (&str, &str),
+    epochs: usize,
+    target: f64,
+) -> Result<Option<(String, Curve)>> {
     if !crate::python::python_imports("torch") {
         return Ok(None);
     }
@@ -159,6 +232,7 @@ fn torch_curve(dataset: &str, epochs: usize, target: f64) -> Result<Option<(Stri
             epochs.to_string(),
             target.to_string(),
             threads.to_string(),
+            arch.to_string(),
         ],
         &[],
     )?;
@@ -202,7 +276,7 @@ pub fn main(args: &crate::bench::BenchArgs) -> Result<()> {
     let t0 = std::time::Instant::now();
     let scratch = std::env::temp_dir().join(format!("swast-tta-{}", std::process::id()));
     let mut md = format!(
-        "# `cargo xtask bench --tta`\n\nWall seconds to first reach the target test accuracy, evaluated after every epoch, evaluation time excluded (selection included). LeNet-5, the README recipe (SGD, Nesterov momentum 0.9, lr 0.05 cosine over {epochs} epochs' progress, weight decay 5e-4, batch 128); coreset-only and SWaST-cut select 10% with GradMatch every 2 epochs after the warm-up; SWaST-cut prunes the backbone at 50% and the classifier at 90% (RigL, ERK) with state preservation. A run stops once it reaches the target.\n\n| dataset (target) | backend | method | seconds to target | reached at |\n|---|---|---|---:|---|\n"
+        "# `cargo xtask bench --tta`\n\nWall seconds to first reach the target test accuracy, evaluated after every epoch, evaluation time excluded (selection included). LeNet-5 (and, on Fashion-MNIST, the cpu scale's MLP 784-1024-512-10 without augmentation, with coreset-only and SWaST-cut at 10% and 5%), the README recipe (SGD, Nesterov momentum 0.9, lr 0.05 cosine over {epochs} epochs' progress, weight decay 5e-4, batch 128); coreset-only and SWaST-cut select 10% with GradMatch every 2 epochs after the warm-up; SWaST-cut prunes the backbone at 50% and the classifier at 90% (RigL, ERK) with state preservation. A run stops once it reaches the target.\n\n| dataset (target) | backend | method | seconds to target | reached at |\n|---|---|---|---:|---|\n"
     );
     let mut missing = Vec::new();
     let mut torch_version = None;
@@ -223,17 +297,26 @@ pub fn main(args: &crate::bench::BenchArgs) -> Result<()> {
             missing.push(t.name);
             continue;
         }
-        let label = format!("{} ({:.1}%)", t.name, 100.0 * t.accuracy);
+        let label = format!("{}, {} ({:.1}%)", t.name, t.model.1, 100.0 * t.accuracy);
         let mut rows = Vec::new();
         for (backend, _) in crate::python::backends() {
-            for (method, sets) in METHODS {
-                eprintln!("tta: {} {backend} {method}", t.name);
-                let c = swast_curve(backend, t.name, sets, (epochs, t.accuracy), &scratch)?;
+            for (method, sets) in t.methods {
+                eprintln!("tta: {} {} {backend} {method}", t.name, t.model.1);
+                let c = swast_curve(
+                    backend,
+                    (t.name, t.model.0),
+                    sets,
+                    (epochs, t.accuracy),
+                    &scratch,
+                )?;
                 rows.push((backend.to_string(), method.to_string(), c));
             }
         }
-        eprintln!("tta: {} PyTorch dense (if importable)", t.name);
-        if let Some((v, c)) = torch_curve(t.name, epochs, t.accuracy)? {
+        eprintln!(
+            "tta: {} {} PyTorch dense (if importable)",
+            t.name, t.model.1
+        );
+        if let Some((v, c)) = torch_curve((t.name, t.model.1), epochs, t.accuracy)? {
             torch_version = Some(v);
             rows.push(("PyTorch eager".into(), "dense".into(), c));
         }
@@ -252,7 +335,7 @@ pub fn main(args: &crate::bench::BenchArgs) -> Result<()> {
     }
     md.push_str(&crate::python::torch_line(
         torch_version.as_deref(),
-        "the same LeNet-5 and recipe, tensors held in memory (no DataLoader)",
+        "the same models (LeNet-5, the MLP) and recipe, tensors held in memory (no DataLoader)",
     ));
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
