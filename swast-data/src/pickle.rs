@@ -41,6 +41,24 @@ fn bad(path: &Path, message: impl Into<String>) -> DataError {
     }
 }
 
+/// The deepest nesting a batch may have (CIFAR's own files nest 4 levels).
+const MAX_DEPTH: u32 = 64;
+
+/// Whether `v` nests more than `limit` levels (looks no deeper than that).
+fn deeper_than(v: &V, limit: u32) -> bool {
+    if limit == 0 {
+        return true;
+    }
+    match v {
+        V::List(items) | V::Tuple(items) => items.iter().any(|x| deeper_than(x, limit - 1)),
+        V::Dict(items) => items
+            .iter()
+            .any(|(k, x)| deeper_than(k, limit - 1) || deeper_than(x, limit - 1)),
+        V::Reduce(a, b) | V::Build(a, b) => deeper_than(a, limit - 1) || deeper_than(b, limit - 1),
+        _ => false,
+    }
+}
+
 /// Unpickles `b` into a value.
 fn load(path: &Path, b: &[u8]) -> Result<V> {
     let mut stack: Vec<V> = Vec::new();
@@ -65,6 +83,14 @@ fn load(path: &Path, b: &[u8]) -> Result<V> {
         Ok(items)
     };
     loop {
+        // a value nested deeper than any CIFAR file's would take the stack with it when
+        // dropped: refuse it
+        if stack.last().is_some_and(|v| deeper_than(v, MAX_DEPTH)) {
+            return Err(bad(
+                path,
+                format!("values nested more than {MAX_DEPTH} levels deep"),
+            ));
+        }
         let op = *take(&mut at, 1)?.first().expect("one byte");
         match op {
             0x80 => {

@@ -75,3 +75,40 @@ fn a_cut_batch_is_an_error_that_names_it() {
     assert!(e.contains("data_batch_3"), "{e}");
     assert!(e.contains("cut short") || e.contains("python"), "{e}");
 }
+
+#[test]
+fn every_cut_and_every_flipped_byte_of_a_batch_is_an_error_or_a_batch_never_a_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cifar-py");
+    for f in [
+        "cifar-10-batches-py/data_batch_1",
+        "cifar-10-batches-py/data_batch_2",
+        "cifar-100-python/train",
+    ] {
+        let b = std::fs::read(dir.join(f)).unwrap();
+        let p = Path::new(f);
+        // every prefix (a cut download)
+        for n in (0..b.len()).step_by(7) {
+            if let Ok((px, lb)) = swast_data::pickle::read_batch(p, &b[..n]) {
+                assert_eq!(px.len(), lb.len() * 3072);
+            }
+        }
+        // every byte of the pickle's opcodes flipped (the pixel bytes are data)
+        for i in (0..b.len().min(400)).chain(b.len().saturating_sub(200)..b.len()) {
+            let mut c = b.clone();
+            c[i] ^= 0xff;
+            if let Ok((px, lb)) = swast_data::pickle::read_batch(p, &c) {
+                assert_eq!(px.len(), lb.len() * 3072);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pickle_nested_a_million_levels_deep_is_refused_not_a_stack_overflow() {
+    // PROTO 2, EMPTY_TUPLE, then TUPLE1 a million times
+    let mut b = vec![0x80, 2, b')'];
+    b.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+    b.push(b'.');
+    let e = swast_data::pickle::read_batch(Path::new("deep"), &b).unwrap_err();
+    assert!(e.to_string().contains("nested"), "{e}");
+}
