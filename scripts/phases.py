@@ -7,8 +7,9 @@ probe passes, the selector, evaluation and checkpoints (issue 29).
 Per epoch, `metrics.jsonl` gives the epoch's wall seconds (selection, training and
 evaluation) and its evaluation seconds; each selection event its seconds and, of them, the
 probe's. Training = epoch − evaluation − selection. `summary.json`'s `phase_seconds.checkpoint`
-holds the checkpoints' time (runs of swast from issue 29 on; older runs show "—"), and the
-rest of the wall time (loading data, building the model, the final evaluation) is "other".
+holds the checkpoints' time (runs of swast from issue 29 on; older runs show "—"); the wall
+time is `wall_seconds` (the epochs) plus the checkpoints, and "other" what the epochs'
+seconds hold besides the phases above (should be about 0).
 """
 
 import json
@@ -37,7 +38,9 @@ def phases(run: Path) -> dict:
         else:
             coreset += train
     ckpt = summary.get("phase_seconds", {}).get("checkpoint")
-    wall = summary["wall_seconds"]
+    # `wall_seconds` sums the epochs (selection, training, evaluation); checkpoints are
+    # written between epochs, so they come on top of it
+    wall = summary["wall_seconds"] + (ckpt or 0.0)
     known = full + coreset + probe + selector + evaluation + (ckpt or 0.0)
     return {
         "run": run.as_posix(),
