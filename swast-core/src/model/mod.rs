@@ -94,20 +94,43 @@ pub struct ModelOutput {
 /// another (`swast/examples/custom_model.rs`), and then pruners, the probe, the
 /// [`Trainer`](crate::Trainer) and [`run`](crate::run::run_with_model) work on it unchanged.
 ///
-/// ```ignore
-/// impl SwastModel for MyCnn {
+/// ```no_run
+/// use swast_core::burn; // burn's derive macros name `burn::…`
+/// use burn::module::Module;
+/// use burn::nn::{Linear, LinearConfig};
+/// use burn::tensor::{Device, Tensor, activation::relu};
+/// use swast_core::model::{LayerInfo, ModelOutput, ModelSpec, Role, SwastModel};
+///
+/// #[derive(Module, Debug)]
+/// struct TwoLayer {
+///     hidden: Linear,
+///     head: Linear,
+/// }
+///
+/// impl SwastModel for TwoLayer {
 ///     fn forward_output(&self, x: Tensor<4>) -> ModelOutput {
-///         let features = self.body(x);                 // [B, F]
-///         let logits = self.head.forward(features.clone());
+///         let features = relu(self.hidden.forward(x.flatten(1, 3))); // [B, F]
+///         let logits = self.head.forward(features.clone()); // [B, K]
 ///         ModelOutput { features, logits }
 ///     }
 ///     fn layers(&self) -> Vec<LayerInfo> {
 ///         vec![
-///             LayerInfo::conv("conv1", &self.conv1, 26 * 26, Role::Backbone),
+///             LayerInfo::linear("hidden", &self.hidden, Role::Backbone),
 ///             LayerInfo::linear("head", &self.head, Role::Classifier),
 ///         ]
 ///     }
 /// }
+///
+/// // the factory `run_with_model` and `TrainerBuilder::build_with` take
+/// let factory = |spec: &ModelSpec| {
+///     let [c, h, w] = spec.input;
+///     let model = TwoLayer {
+///         hidden: LinearConfig::new(c * h * w, 256).init(&spec.device),
+///         head: LinearConfig::new(256, spec.classes).init(&spec.device),
+///     };
+///     Ok(swast_core::model::reinit(model, spec.seed)) // seeded initial weights
+/// };
+/// # let _: &dyn swast_core::model::ModelFactory<TwoLayer> = &factory;
 /// ```
 ///
 /// The classifier must be a linear layer (or a 1×1 convolution) whose outputs are the logits:
