@@ -9,7 +9,8 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use swast_data::fetch::{
-    DatasetSource, Digest, FetchOptions, Fetched, Origin, Payload, STAMP, fetch_source,
+    ArchiveFormat, DatasetSource, Digest, FetchOptions, Fetched, Origin, Payload, STAMP,
+    fetch_source,
 };
 
 /// What the server answers for a path.
@@ -342,4 +343,102 @@ fn unknown_names_list_the_known_ones() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("mnist, fashion-mnist"), "{e}");
+}
+
+fn archive_source(
+    base: &str,
+    file: &'static str,
+    bytes: &[u8],
+    format: ArchiveFormat,
+) -> DatasetSource {
+    DatasetSource {
+        name: "arch",
+        payload: Payload::Archive {
+            file,
+            digest: Digest::Sha256(sha256(bytes)),
+            format,
+        },
+        canonical: vec![Origin::Http {
+            base: base.into(),
+            gz: false,
+        }],
+        mirrors: Vec::new(),
+        credit: "test bytes",
+    }
+}
+
+#[test]
+fn archives_are_checked_then_unpacked_tar_gz_and_zip() {
+    use std::io::Write as _;
+    let (a, b) = files();
+    // a .tar.gz with a folder inside, as CIFAR's
+    let mut tgz = Vec::new();
+    {
+        let gz = flate2::write::GzEncoder::new(&mut tgz, flate2::Compression::default());
+        let mut t = tar::Builder::new(gz);
+        for (name, data) in [("inner/a.bin", &a), ("inner/b.bin", &b)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            t.append_data(&mut h, name, data.as_slice()).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap();
+    }
+    // a .zip, as Tiny ImageNet's
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut zipped);
+        let o = zip::write::FileOptions::default();
+        z.start_file("inner/a.bin", o).unwrap();
+        z.write_all(&a).unwrap();
+        z.finish().unwrap();
+    }
+    let zipped = zipped.into_inner();
+    let srv = Server::start();
+    srv.route("/x/data.tar.gz", Route::Ok(tgz.clone()));
+    srv.route("/x/data.zip", Route::Ok(zipped.clone()));
+    let base = format!("{}/x", srv.base);
+    let quiet_opts = FetchOptions::default();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let src = archive_source(&base, "data.tar.gz", &tgz, ArchiveFormat::TarGz);
+    fetch_source(&src, tmp.path(), &quiet_opts, &mut quiet()).unwrap();
+    assert_eq!(
+        std::fs::read(tmp.path().join("arch/inner/a.bin")).unwrap(),
+        a
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("arch/inner/b.bin")).unwrap(),
+        b
+    );
+    // verified once: not fetched again
+    let n = srv.requests().len();
+    let again = fetch_source(&src, tmp.path(), &quiet_opts, &mut quiet()).unwrap();
+    assert!(matches!(again, Fetched::AlreadyVerified(_)));
+    assert_eq!(srv.requests().len(), n);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let src = archive_source(&base, "data.zip", &zipped, ArchiveFormat::Zip);
+    fetch_source(&src, tmp.path(), &quiet_opts, &mut quiet()).unwrap();
+    assert_eq!(
+        std::fs::read(tmp.path().join("arch/inner/a.bin")).unwrap(),
+        a
+    );
+
+    // an archive whose bytes differ from its digest is not unpacked
+    let tmp = tempfile::tempdir().unwrap();
+    let mut src = archive_source(&base, "data.tar.gz", &tgz, ArchiveFormat::TarGz);
+    src.payload = Payload::Archive {
+        file: "data.tar.gz",
+        digest: Digest::Sha256(sha256(b"something else")),
+        format: ArchiveFormat::TarGz,
+    };
+    let e = fetch_source(&src, tmp.path(), &quiet_opts, &mut quiet()).unwrap_err();
+    assert!(
+        e.to_string().contains("checksum mismatch for data.tar.gz"),
+        "{e}"
+    );
+    assert!(!tmp.path().join("arch").exists());
+    no_partials(tmp.path());
 }
