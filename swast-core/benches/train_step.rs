@@ -1,6 +1,8 @@
 //! One training step (forward, backward, SGD with Nesterov momentum and weight decay),
-//! batch 128, on the default CPU backend (`flex`): LeNet-5 on 1×28×28 and ResNet-20 on
-//! 3×32×32. Throughput is reported in samples per second.
+//! batch 128, on the default CPU backend (`flex`): the cpu scale's MLP 784-1024-512-10 and
+//! LeNet-5 on 1×28×28, ResNet-20 on 3×32×32. Throughput is reported in samples per second.
+//! `cargo bench -p swast-core --bench train_step -- mlp` runs one of them (e.g. under
+//! `perf record`).
 //!
 //! Run: `cargo bench -p swast-core --bench train_step`
 
@@ -12,12 +14,9 @@ use swast_data::{Batcher, Normalization};
 
 const BATCH: usize = 128;
 
-fn bench_model(c: &mut Criterion, arch: Arch, input: [usize; 3]) {
+fn bench_model(c: &mut Criterion, model: ModelConfig, input: [usize; 3]) {
     let device = Device::flex();
-    let model = ModelConfig {
-        arch,
-        ..ModelConfig::default()
-    };
+    let arch = model.arch;
     let norm = Normalization {
         mean: vec![0.0; input[0]],
         std: vec![1.0; input[0]],
@@ -61,8 +60,17 @@ fn bench_model(c: &mut Criterion, arch: Arch, input: [usize; 3]) {
 }
 
 fn benches(c: &mut Criterion) {
-    bench_model(c, Arch::Lenet5, [1, 28, 28]);
-    bench_model(c, Arch::Resnet20, [3, 32, 32]);
+    let of = |arch| ModelConfig {
+        arch,
+        ..ModelConfig::default()
+    };
+    let mlp = ModelConfig {
+        mlp_hidden: vec![1024, 512],
+        ..of(Arch::Mlp)
+    };
+    bench_model(c, mlp, [1, 28, 28]);
+    bench_model(c, of(Arch::Lenet5), [1, 28, 28]);
+    bench_model(c, of(Arch::Resnet20), [3, 32, 32]);
 }
 
 criterion_group!(train_step, benches);
