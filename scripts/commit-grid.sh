@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 n=0
 while IFS= read -r s; do
   d=$(dirname "$s")
-  for f in config.toml summary.json metrics.jsonl masks.json; do
+  for f in config.toml summary.json metrics.jsonl masks.json run.json; do
     [ -f "$d/$f" ] && git add -- "$d/$f"
   done
   n=$((n + 1))
