@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Commits the small files of every finished grid run (a folder with summary.json) under
-# grids/: config.toml, summary.json, metrics.jsonl, masks.json. A fresh clone then skips
+# grids/: config.toml, summary.json, metrics.jsonl, masks.json, run.json. A fresh clone skips
 # those cells (`repro --collect` reads them; a rerun returns their summary at once).
 #
 #   bash scripts/commit-grid.sh ["message"]
