@@ -124,3 +124,22 @@ fn an_exported_mlp_loads_in_pytorchs_layout_and_keeps_its_accuracy() {
     assert!(text.contains("numpy forward"), "{text}");
     println!("{text}");
 }
+
+#[test]
+fn exporting_a_folder_without_a_run_or_in_an_unknown_format_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fail = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_swast"))
+            .current_dir(tmp.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = fail(&["export", "."]);
+    assert!(e.contains("holds no checkpoint.bin"), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    let e = fail(&["export", ".", "--format", "onnx"]);
+    assert!(e.contains("unknown export format `onnx`"), "{e}");
+}
