@@ -51,29 +51,33 @@ const TARGETS: [Target; 3] = [
     },
 ];
 
+const CORESET_10: &[&str] = &[
+    "method=coreset-only",
+    "coreset.selector=gradmatch",
+    "coreset.fraction=0.1",
+    "coreset.interval=2",
+];
+const CUT_10: &[&str] = &[
+    "method=swast-cut",
+    "coreset.selector=gradmatch",
+    "coreset.fraction=0.1",
+    "coreset.interval=2",
+    "prune.sparsity=0.5",
+    "prune.classifier_sparsity=0.9",
+];
+
+/// The methods compared, as config keys on top of the shared recipe.
+const METHODS: [(&str, &[&str]); 3] = [
+    ("dense", &["method=dense"]),
+    ("coreset-only", CORESET_10),
+    ("swast-cut", CUT_10),
+];
+
 /// The MLP's methods: coreset-only and SWaST-cut at 10% and at 5% (issue 29).
 const MLP_METHODS: [(&str, &[&str]); 5] = [
     ("dense", &["method=dense"]),
-    (
-        "coreset-only 10%",
-        &[
-            "method=coreset-only",
-            "coreset.selector=gradmatch",
-            "coreset.fraction=0.1",
-            "coreset.interval=2",
-        ],
-    ),
-    (
-        "swast-cut 10%",
-        &[
-            "method=swast-cut",
-            "coreset.selector=gradmatch",
-            "coreset.fraction=0.1",
-            "coreset.interval=2",
-            "prune.sparsity=0.5",
-            "prune.classifier_sparsity=0.9",
-        ],
-    ),
+    ("coreset-only 10%", CORESET_10),
+    ("swast-cut 10%", CUT_10),
     (
         "coreset-only 5%",
         &[
@@ -89,31 +93,6 @@ const MLP_METHODS: [(&str, &[&str]); 5] = [
             "method=swast-cut",
             "coreset.selector=gradmatch",
             "coreset.fraction=0.05",
-            "coreset.interval=2",
-            "prune.sparsity=0.5",
-            "prune.classifier_sparsity=0.9",
-        ],
-    ),
-];
-
-/// The methods compared, as config keys on top of the shared recipe.
-const METHODS: [(&str, &[&str]); 3] = [
-    ("dense", &["method=dense"]),
-    (
-        "coreset-only",
-        &[
-            "method=coreset-only",
-            "coreset.selector=gradmatch",
-            "coreset.fraction=0.1",
-            "coreset.interval=2",
-        ],
-    ),
-    (
-        "swast-cut",
-        &[
-            "method=swast-cut",
-            "coreset.selector=gradmatch",
-            "coreset.fraction=0.1",
             "coreset.interval=2",
             "prune.sparsity=0.5",
             "prune.classifier_sparsity=0.9",
