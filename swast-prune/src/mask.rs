@@ -19,14 +19,25 @@ pub fn random_keep(n: usize, kept: usize, rng: &mut SeededRng) -> Vec<bool> {
     keep
 }
 
-/// Sorts candidate positions by score, highest first, ties to the lower index.
-fn rank(candidates: &mut [usize], score: &[f32]) {
-    candidates.sort_unstable_by(|&a, &b| {
+/// Score order: highest first, ties to the lower index (a total order for NaN-free scores).
+fn by_score(score: &[f32]) -> impl Fn(&usize, &usize) -> std::cmp::Ordering + '_ {
+    |&a, &b| {
         score[b]
             .partial_cmp(&score[a])
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.cmp(&b))
-    });
+    }
+}
+
+/// The `kept` best candidate positions by score ([`by_score`]), in no particular order. The
+/// order is total, so the set is the one a full sort's first `kept` would be; a partial
+/// selection finds it in linear time (RigL updates a million-weight layer every few steps).
+fn top_of<'a>(candidates: &'a mut [usize], score: &[f32], kept: usize) -> &'a [usize] {
+    let kept = kept.min(candidates.len());
+    if kept > 0 && kept < candidates.len() {
+        candidates.select_nth_unstable_by(kept, by_score(score));
+    }
+    &candidates[..kept]
 }
 
 /// Keeps the `kept` highest scores (NaN ranks lowest).
@@ -36,9 +47,8 @@ pub fn top_keep(score: &[f32], kept: usize) -> Vec<bool> {
         .map(|s| if s.is_nan() { f32::MIN } else { *s })
         .collect();
     let mut idx: Vec<usize> = (0..score.len()).collect();
-    rank(&mut idx, &clean);
     let mut keep = vec![false; score.len()];
-    for &i in idx.iter().take(kept) {
+    for &i in top_of(&mut idx, &clean, kept) {
         keep[i] = true;
     }
     keep
@@ -58,9 +68,8 @@ pub fn shrink_keep(current: &[bool], score: &[f32], kept: usize) -> Vec<bool> {
         })
         .collect();
     let mut idx: Vec<usize> = (0..score.len()).filter(|&i| current[i]).collect();
-    rank(&mut idx, &masked);
     let mut keep = vec![false; score.len()];
-    for &i in idx.iter().take(kept) {
+    for &i in top_of(&mut idx, &masked, kept) {
         keep[i] = true;
     }
     keep
@@ -82,8 +91,7 @@ pub fn drop_and_grow(keep: &[bool], weight: &[f32], grad: &[f32], k: usize) -> V
         .iter()
         .map(|s| if s.is_nan() { f32::MIN } else { *s })
         .collect();
-    rank(&mut cand, &clean);
-    for &i in cand.iter().take(k) {
+    for &i in top_of(&mut cand, &clean, k) {
         out[i] = true;
     }
     out
@@ -100,9 +108,8 @@ pub fn global_top_keep(scores: &[Vec<f32>], kept_total: usize) -> Vec<Vec<bool>>
         }
     }
     let mut idx: Vec<usize> = (0..flat.len()).collect();
-    rank(&mut idx, &flat);
     let mut out: Vec<Vec<bool>> = scores.iter().map(|s| vec![false; s.len()]).collect();
-    for &j in idx.iter().take(kept_total) {
+    for &j in top_of(&mut idx, &flat, kept_total) {
         let (l, i) = all[j];
         out[l][i] = true;
     }
@@ -143,6 +150,26 @@ mod tests {
             let k = (kept as f64 * kfrac) as usize;
             let out = drop_and_grow(&keep, &w, &g, k);
             prop_assert_eq!(out.iter().filter(|x| **x).count(), kept);
+        }
+    }
+
+    proptest! {
+        // the partial selection keeps exactly the set a full sort's first `kept` would:
+        // masks stay bit for bit what they were, ties (many, and ±0) to the lower index
+        #[test]
+        fn top_of_equals_the_full_sorts_prefix(
+            raw in proptest::collection::vec(0usize..7, 0..300), kept in 0usize..320
+        ) {
+            let table = [0.0f32, -0.0, 1.5, -2.0, f32::NEG_INFINITY, f32::MIN, 1.5];
+            let score: Vec<f32> = raw.iter().map(|&i| table[i]).collect();
+            let mut sorted: Vec<usize> = (0..score.len()).collect();
+            sorted.sort_by(by_score(&score));
+            let mut want: Vec<usize> = sorted.into_iter().take(kept).collect();
+            let mut idx: Vec<usize> = (0..score.len()).collect();
+            let mut got = top_of(&mut idx, &score, kept).to_vec();
+            want.sort_unstable();
+            got.sort_unstable();
+            prop_assert_eq!(got, want);
         }
     }
 
