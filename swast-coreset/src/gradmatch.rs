@@ -4,7 +4,7 @@
 //! mini-batch gradient sums over the whole set.
 
 use crate::common::{fill_random, per_class, select_with};
-use crate::omp::{OmpResult, omp};
+use crate::omp::{Atoms, DenseAtoms, OmpResult, ScaledAtoms, omp, omp_atoms};
 use crate::settings::{CoresetSettings, GradmatchGradient};
 use rayon::prelude::*;
 use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
@@ -105,32 +105,30 @@ impl Selector for GradMatchPb {
 /// the weight row of class `c`), matched against the class's summed row.
 fn class_row(p: &Probe, budget: usize, lambda: f64, tol: f64, rng: &mut SeededRng) -> Coreset {
     let d = p.feature_dim + 1;
-    pursue(
-        per_class(p, budget),
-        d,
-        (lambda, tol),
-        rng,
-        |c, r, atoms| {
-            // the row's label is `c`: its error entry is `p_c − 1`, as `Probe::error`
-            let e = f64::from(p.prob(r)[c] - 1.0);
-            atoms.extend(p.feature(r).iter().map(|&h| e * f64::from(h)));
-            atoms.push(e);
-        },
-    )
+    pursue(per_class(p, budget), d, (lambda, tol), rng, |c, rows| {
+        // the row's label is `c`: its error entry is `p_c − 1`, as `Probe::error`; the
+        // atom `e·[h; 1]` is read from the probe's features, never copied
+        ScaledAtoms {
+            scale: rows
+                .iter()
+                .map(|&r| f64::from(p.prob(r)[c] - 1.0))
+                .collect(),
+            rows: rows.iter().map(|&r| p.feature(r)).collect(),
+            bias: true,
+        }
+    })
 }
 
 /// GradMatch per class on the full last-layer gradient `e ⊗ [h; 1]` (K·(F+1) entries).
 fn full(p: &Probe, budget: usize, lambda: f64, tol: f64, rng: &mut SeededRng) -> Coreset {
     let d = p.classes * (p.feature_dim + 1);
-    pursue(
-        per_class(p, budget),
-        d,
-        (lambda, tol),
-        rng,
-        |_, r, atoms| {
-            atoms.extend(p.last_layer_grad(r).into_iter().map(f64::from));
-        },
-    )
+    pursue(per_class(p, budget), d, (lambda, tol), rng, |_, rows| {
+        let mut data = Vec::with_capacity(rows.len() * d);
+        for &r in rows {
+            data.extend(p.last_layer_grad(r).into_iter().map(f64::from));
+        }
+        Owned { data, d }
+    })
 }
 
 /// GradMatch per class on gradients you computed (any layer, any model): row `i` of
@@ -176,32 +174,36 @@ pub fn gradmatch_on_gradients(
         .into_iter()
         .zip(crate::quota::class_quotas(&sizes, budget))
         .collect();
-    pursue(classes, d, (lambda, tol), rng, |_, r, atoms| {
-        atoms.extend(gradients[r * d..(r + 1) * d].iter().map(|&g| f64::from(g)));
+    // each row read in place: `1·g` is `g`, exactly
+    pursue(classes, d, (lambda, tol), rng, |_, rows| ScaledAtoms {
+        scale: vec![1.0; rows.len()],
+        rows: rows
+            .iter()
+            .map(|&r| &gradients[r * d..(r + 1) * d])
+            .collect(),
+        bias: false,
     })
 }
 
-/// One OMP per class (each class's `rows` and quota; atom `i` written by
-/// `atom(class, row, atoms)`, `d` entries; the target the atoms' sum), run in parallel,
-/// taken in class order.
-fn pursue(
+/// One OMP per class (each class's `rows` and quota; its atoms made by
+/// `atoms(class, rows)`, `d` wide; the target the atoms' sum), run in parallel, taken in
+/// class order.
+fn pursue<A: Atoms>(
     classes: Vec<(Vec<usize>, usize)>,
     d: usize,
     (lambda, tol): (f64, f64),
     rng: &mut SeededRng,
-    atom: impl Fn(usize, usize, &mut Vec<f64>) + Sync,
+    atoms: impl Fn(usize, &[usize]) -> A + Sync,
 ) -> Coreset {
     let pursuits = classes.into_par_iter().enumerate().map(|(c, (rows, q))| {
         if q == 0 {
             return None;
         }
         // atom i = the sample's gradient, target t = Σ_i atom_i
-        let mut atoms = Vec::with_capacity(rows.len() * d);
-        for &r in &rows {
-            atom(c, r, &mut atoms);
-        }
-        let t = column_sums(&atoms, d);
-        let r = omp(&atoms, d, &t, q, lambda, q.div_ceil(64), tol);
+        let a = atoms(c, &rows);
+        debug_assert_eq!(a.d(), d);
+        let t = a.sum();
+        let r = omp_atoms(&a, &t, q, lambda, q.div_ceil(64), tol);
         Some((rows, q, r))
     });
     let (indices, weights, dots) = take_pursuits(pursuits.collect(), rng);
@@ -211,6 +213,39 @@ fn pursue(
         flops: 2.0 * dots as f64 * d as f64,
     }
     .sorted()
+}
+
+/// Atoms copied into one `n × d` matrix of their own.
+struct Owned {
+    data: Vec<f64>,
+    d: usize,
+}
+
+impl Atoms for Owned {
+    fn n(&self) -> usize {
+        self.view().n()
+    }
+    fn d(&self) -> usize {
+        self.d
+    }
+    fn dot(&self, j: usize, v: &[f64]) -> f64 {
+        self.view().dot(j, v)
+    }
+    fn row(&self, j: usize, out: &mut [f64]) {
+        self.view().row(j, out);
+    }
+    fn sub_scaled(&self, j: usize, alpha: f64, r: &mut [f64]) {
+        self.view().sub_scaled(j, alpha, r);
+    }
+}
+
+impl Owned {
+    fn view(&self) -> DenseAtoms<'_> {
+        DenseAtoms {
+            data: &self.data,
+            d: self.d,
+        }
+    }
 }
 
 /// `Σ_i row_i` of the rows of width `d` in `m`, in row order.

@@ -45,6 +45,141 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + tail
 }
 
+/// [`dot`] of row `a = scale·[h; 1 if bias]` (built on the fly, never stored) with `b`: the
+/// same products (`scale·h_i` is exact in f64: two 24-bit mantissas) summed in the same
+/// order, so the value is [`dot`]'s on the stored row, bit for bit.
+fn dot_scaled(scale: f64, h: &[f32], bias: bool, b: &[f64]) -> f64 {
+    let d = (h.len() + usize::from(bias)).min(b.len());
+    let at = |i: usize| {
+        if i < h.len() {
+            scale * f64::from(h[i])
+        } else {
+            scale
+        }
+    };
+    let full = d / 8 * 8;
+    let tail: f64 = (full..d).map(|i| at(i) * b[i]).sum();
+    let mut acc = [0f64; 8];
+    // whole blocks inside `h` (all but at most one), then the block holding the bias
+    let inside = h.len().min(full) / 8 * 8;
+    for (x, y) in h[..inside].chunks_exact(8).zip(b[..inside].chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += scale * f64::from(x[l]) * y[l];
+        }
+    }
+    for c in (inside..full).step_by(8) {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a += at(c + l) * b[c + l];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + tail
+}
+
+/// The atoms of a pursuit, `n` rows of width `d`, read only through these operations.
+pub trait Atoms: Sync {
+    /// The number of atoms.
+    fn n(&self) -> usize;
+    /// Their width.
+    fn d(&self) -> usize;
+    /// `⟨a_j, v⟩`, in [`dot`]'s order.
+    fn dot(&self, j: usize, v: &[f64]) -> f64;
+    /// Atom `j` written into `out` (`d` long).
+    fn row(&self, j: usize, out: &mut [f64]);
+    /// `r ← r − α·a_j`.
+    fn sub_scaled(&self, j: usize, alpha: f64, r: &mut [f64]) {
+        let mut a = vec![0f64; self.d()];
+        self.row(j, &mut a);
+        for (x, a) in r.iter_mut().zip(&a) {
+            *x -= alpha * a;
+        }
+    }
+    /// `Σ_j a_j`, in row order.
+    fn sum(&self) -> Vec<f64> {
+        let mut t = vec![0f64; self.d()];
+        let mut a = vec![0f64; self.d()];
+        for j in 0..self.n() {
+            self.row(j, &mut a);
+            for (x, v) in t.iter_mut().zip(&a) {
+                *x += v;
+            }
+        }
+        t
+    }
+}
+
+/// Atoms stored row by row in one `n × d` matrix.
+#[derive(Debug, Clone, Copy)]
+pub struct DenseAtoms<'a> {
+    /// The rows, `n·d` entries.
+    pub data: &'a [f64],
+    /// The width.
+    pub d: usize,
+}
+
+impl Atoms for DenseAtoms<'_> {
+    fn n(&self) -> usize {
+        self.data.len() / self.d
+    }
+    fn d(&self) -> usize {
+        self.d
+    }
+    fn dot(&self, j: usize, v: &[f64]) -> f64 {
+        dot(&self.data[j * self.d..(j + 1) * self.d], v)
+    }
+    fn row(&self, j: usize, out: &mut [f64]) {
+        out.copy_from_slice(&self.data[j * self.d..(j + 1) * self.d]);
+    }
+    fn sub_scaled(&self, j: usize, alpha: f64, r: &mut [f64]) {
+        for (x, a) in r.iter_mut().zip(&self.data[j * self.d..(j + 1) * self.d]) {
+            *x -= alpha * a;
+        }
+    }
+}
+
+/// Atoms `a_j = scale_j·[h_j; 1]` (the `1` when `bias`) over `f32` rows that stay where they
+/// are (a probe's features, a caller's gradients): GradMatch's per-class last-layer rows
+/// without an `n × d` copy in f64. Every entry is exact in f64, so a pursuit over them
+/// equals one over the stored rows bit for bit, reading half the memory.
+#[derive(Debug, Clone)]
+pub struct ScaledAtoms<'a> {
+    /// `scale_j`.
+    pub scale: Vec<f64>,
+    /// `h_j`, all of one length.
+    pub rows: Vec<&'a [f32]>,
+    /// Whether each atom ends with the entry `scale_j` (a bias).
+    pub bias: bool,
+}
+
+impl Atoms for ScaledAtoms<'_> {
+    fn n(&self) -> usize {
+        self.rows.len()
+    }
+    fn d(&self) -> usize {
+        self.rows.first().map_or(0, |h| h.len()) + usize::from(self.bias)
+    }
+    fn dot(&self, j: usize, v: &[f64]) -> f64 {
+        dot_scaled(self.scale[j], self.rows[j], self.bias, v)
+    }
+    fn row(&self, j: usize, out: &mut [f64]) {
+        let (e, h) = (self.scale[j], self.rows[j]);
+        for (o, &x) in out.iter_mut().zip(h) {
+            *o = e * f64::from(x);
+        }
+        if self.bias {
+            out[h.len()] = e;
+        }
+    }
+    fn sub_scaled(&self, j: usize, alpha: f64, r: &mut [f64]) {
+        let (e, h) = (self.scale[j], self.rows[j]);
+        for (x, &a) in r.iter_mut().zip(h) {
+            *x -= alpha * (e * f64::from(a));
+        }
+        if self.bias {
+            r[h.len()] -= alpha * e;
+        }
+    }
+}
+
 /// Runs OMP over the `n = atoms.len() / d` atoms stored row by row in `atoms`, against the
 /// target `t` (`d` long).
 ///
@@ -79,14 +214,34 @@ pub fn omp(
         atoms.len(),
         t.len()
     );
-    let n = atoms.len() / d;
-    let row = |j: usize| &atoms[j * d..(j + 1) * d];
+    omp_atoms(&DenseAtoms { data: atoms, d }, t, k, lambda, block, tol)
+}
+
+/// [`omp`] over any [`Atoms`] (the same pursuit; [`omp`] is it on [`DenseAtoms`]).
+///
+/// # Panics
+///
+/// If `atoms.d() == 0` or `t.len() != atoms.d()`.
+pub fn omp_atoms(
+    atoms: &impl Atoms,
+    t: &[f64],
+    k: usize,
+    lambda: f64,
+    block: usize,
+    tol: f64,
+) -> OmpResult {
+    let (n, d) = (atoms.n(), atoms.d());
+    assert!(
+        d > 0 && t.len() == d,
+        "omp: width {d}, target of {}",
+        t.len()
+    );
     let k = k.min(n);
     // c_j = ⟨a_j, t⟩, which the weights' updates need for the selected atoms
     let c: Vec<f64> = (0..n)
         .into_par_iter()
         .with_min_len(512)
-        .map(|j| dot(row(j), t))
+        .map(|j| atoms.dot(j, t))
         .collect();
     let mut selected: Vec<usize> = Vec::with_capacity(k);
     let mut in_set = vec![false; n];
@@ -98,9 +253,7 @@ pub fn omp(
     let residual = |selected: &[usize], w: &[f64]| {
         let mut r = t.to_vec();
         for (&s, &ws) in selected.iter().zip(w) {
-            for (x, a) in r.iter_mut().zip(row(s)) {
-                *x -= ws * a;
-            }
+            atoms.sub_scaled(s, ws, &mut r);
         }
         r
     };
@@ -119,7 +272,7 @@ pub fn omp(
         let corr: Vec<f64> = (0..n)
             .into_par_iter()
             .with_min_len(512)
-            .map(|j| if in_set[j] { 0.0 } else { dot(row(j), &r) })
+            .map(|j| if in_set[j] { 0.0 } else { atoms.dot(j, &r) })
             .collect();
         dots += n as u64;
         let mut corr: Vec<(usize, f64)> = corr
@@ -148,7 +301,11 @@ pub fn omp(
         // is the column entry, the same products summed in the same order)
         let new_cols: Vec<Vec<f64>> = selected[old..]
             .par_iter()
-            .map(|&j| selected.iter().map(|&s| dot(row(s), row(j))).collect())
+            .map(|&j| {
+                let mut a = vec![0f64; d];
+                atoms.row(j, &mut a);
+                selected.iter().map(|&s| atoms.dot(s, &a)).collect()
+            })
             .collect();
         dots += new_cols.iter().map(|c| c.len() as u64).sum::<u64>();
         for (s, g) in gram.iter_mut().enumerate() {
@@ -556,6 +713,42 @@ mod tests {
             s.sort_unstable();
             s.dedup();
             prop_assert_eq!(s.len(), r.selected.len());
+        }
+
+        // atoms read as `scale·[h; 1]` from f32 rows pursue exactly as the same atoms stored
+        // in f64: every entry and every sum is the same, bit for bit (widths around the
+        // 8-lane blocks, with and without the bias entry)
+        #[test]
+        fn scaled_atoms_pursue_bit_for_bit_as_stored_ones(
+            h in proptest::collection::vec(proptest::collection::vec(-3.0f32..3.0, 17), 3..40),
+            scale in proptest::collection::vec(-1.0f32..0.0, 40),
+            width in 1usize..17, bias in any::<bool>(),
+            k in 1usize..10, lambda in 0.0f64..1.0, block in 1usize..4, tol in 0.0f64..0.3
+        ) {
+            let rows: Vec<&[f32]> = h.iter().map(|r| &r[..width]).collect();
+            let scale: Vec<f64> = scale[..rows.len()].iter().map(|&e| f64::from(e)).collect();
+            let d = width + usize::from(bias);
+            let mut data = Vec::new();
+            for (r, &e) in rows.iter().zip(&scale) {
+                data.extend(r.iter().map(|&x| e * f64::from(x)));
+                if bias {
+                    data.push(e);
+                }
+            }
+            let dense = DenseAtoms { data: &data, d };
+            let scaled = ScaledAtoms { scale, rows, bias };
+            let t = dense.sum();
+            prop_assert_eq!(&scaled.sum(), &t);
+            for j in 0..dense.n() {
+                prop_assert_eq!(scaled.dot(j, &t).to_bits(), dense.dot(j, &t).to_bits());
+            }
+            let a = omp_atoms(&dense, &t, k, lambda, block, tol);
+            let b = omp_atoms(&scaled, &t, k, lambda, block, tol);
+            prop_assert_eq!(a.selected, b.selected);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&a.weights), bits(&b.weights));
+            prop_assert_eq!(bits(&a.objective), bits(&b.objective));
+            prop_assert_eq!(a.dots, b.dots);
         }
     }
 }
