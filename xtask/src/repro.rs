@@ -1487,15 +1487,19 @@ fn fig9(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
     let size = if scale == Scale::Tiny { 0.05 } else { 0.01 };
     let mut base = scale.base();
     base.push(format!("coreset.fraction={size}"));
+    // At the cpu scale the coreset-only cell and the classifier-90% column are Table 1
+    // (cut) cells, key for key: they reuse its run folders (18 of 78 runs).
+    let table1 = scale == Scale::Cpu;
+    let cell = |rest: &str| {
+        if table1 {
+            format!("table1-cut-{rest}-{size}")
+        } else {
+            format!("{target}-{rest}-{size}")
+        }
+    };
     let mut co = base.clone();
     co.push("method=coreset-only".into());
-    let baseline = run_seeds(
-        &format!("{target}-coreset-only-{size}"),
-        &co,
-        seeds,
-        out,
-        dry,
-    )?;
+    let baseline = run_seeds(&cell("coreset-only"), &co, seeds, out, dry)?;
     let mut md = format!(
         "# Fig. 9 (backbone × classifier prune rates) — `cargo xtask repro {target} --scale {}`\n\nOurs: {}; SWaST-cut at a {:.0}% coreset; {seeds} seed(s); test accuracy (%) with the paper's cell (CIFAR-10, ResNet-18, 1% coreset, digest §6.6) and the gap. Coreset-only at the same size: {} (paper 75.53).\n\n| backbone \\ classifier | 90% | 70% | 50% | 30% | 10% |\n|---|---|---|---|---|---|\n",
         scale_name(scale),
@@ -1515,7 +1519,12 @@ fn fig9(scale: Scale, seeds: u64, out: &Path, dry: bool) -> Result<()> {
                 format!("prune.sparsity={bb}"),
                 format!("prune.classifier_sparsity={fc}"),
             ]);
-            let c = run_seeds(&format!("{target}-{bb}-{fc}-{size}"), &s, seeds, out, dry)?;
+            let name = if fc == 0.9 {
+                cell(&bb.to_string())
+            } else {
+                format!("{target}-{bb}-{fc}-{size}")
+            };
+            let c = run_seeds(&name, &s, seeds, out, dry)?;
             let _ = write!(row, "| {} ", fmt_cell(&c, PAPER_FIG9[bi][fi]));
             csv_row(&mut csv, &format!("{bb},{fc}"), &c, PAPER_FIG9[bi][fi]);
         }
