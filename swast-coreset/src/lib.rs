@@ -57,13 +57,13 @@ pub use gradmatch::{
 pub use moderate::Moderate;
 pub use random::{Random, Uniform};
 pub use scores::Uncertainty as UncertaintyMeasure;
-pub use settings::{CoresetParams, CoresetSettings, GradmatchGradient, SCHEMA};
+pub use settings::{CoresetParams, CoresetSettings, GradmatchGradient};
 pub use swast_core::coreset::{Coreset, SelectContext, SelectError, Selector};
 pub use swast_core::probe::{Probe, ProbeError};
 pub use swast_data::SeededRng;
 pub use uncertainty::{Uncertainty, UncertaintySettings};
 
-use swast_core::config::CoresetConfig;
+use swast_core::config::{Config, CoresetConfig, PluginSchema, PluginTable};
 
 /// How a selector is made from swast-coreset's settings.
 type Make = fn(&CoresetSettings) -> Box<dyn Selector>;
@@ -89,6 +89,14 @@ const SELECTORS: &[(&str, Make)] = &[
     ("random", |_| Box::new(Random)),
     ("uniform", |_| Box::new(Uniform)),
 ];
+
+/// swast-coreset's part of the config: its selectors and keys.
+pub const SCHEMA: PluginSchema = PluginSchema {
+    table: PluginTable::Coreset,
+    methods: selector_names,
+    defaults: || toml::Table::try_from(CoresetSettings::default()).expect("defaults serialize"),
+    check: |cfg: &Config| CoresetSettings::from_options(&cfg.coreset.options).map(|_| ()),
+};
 
 /// The selector names swast-coreset offers.
 pub fn selector_names() -> Vec<&'static str> {

@@ -1,11 +1,8 @@
-//! The keys swast-coreset adds to `[coreset]`, read once into typed settings, and the
-//! selectors it offers under `coreset.selector`.
+//! The keys swast-coreset adds to `[coreset]`, read once into typed settings.
 
 use crate::scores::Uncertainty as Measure;
 use serde::{Deserialize, Serialize};
-use swast_core::config::{
-    Config, ConfigError, PluginSchema, PluginTable, fraction_in, non_negative,
-};
+use swast_core::config::{ConfigError, PluginTable, fraction_in, non_negative};
 
 /// GradMatch's per-class gradient (`coreset.gradmatch_gradient`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -148,11 +145,3 @@ impl CoresetParams {
         Ok(self.0)
     }
 }
-
-/// swast-coreset's part of the config: its selectors and keys.
-pub const SCHEMA: PluginSchema = PluginSchema {
-    table: PluginTable::Coreset,
-    methods: crate::selector_names,
-    defaults: || toml::Table::try_from(CoresetSettings::default()).expect("defaults serialize"),
-    check: |cfg: &Config| CoresetSettings::from_options(&cfg.coreset.options).map(|_| ()),
-};
