@@ -8,7 +8,9 @@
 //! 22 MB for 60,000 MNIST samples with LeNet-5) and gradient inner products are formed on
 //! demand (`⟨g_i, g_j⟩ = ⟨e_i, e_j⟩·(⟨h_i, h_j⟩ + 1)`), so memory stays bounded.
 
-use crate::model::{LeNet5, Network, SwastModel};
+#[cfg(feature = "flex")]
+use crate::model::Network;
+use crate::model::{LeNet5, SwastModel};
 use burn::tensor::Device;
 use swast_data::{Batcher, Dataset};
 

@@ -81,7 +81,8 @@ pub trait Atoms: Sync {
     fn n(&self) -> usize;
     /// Their width.
     fn d(&self) -> usize;
-    /// `⟨a_j, v⟩`, in [`dot`]'s order.
+    /// `⟨a_j, v⟩`, summed in a fixed order: eight running sums over every eighth
+    /// product, added pairwise, then the tail (the order every implementation keeps).
     fn dot(&self, j: usize, v: &[f64]) -> f64;
     /// Atom `j` written into `out` (`d` long).
     fn row(&self, j: usize, out: &mut [f64]);
