@@ -43,7 +43,9 @@ impl Selector for Forgetting {
     ) -> Result<Coreset, SelectError> {
         let (score, stats) = (self.score, &self.stats);
         select_with("forgetting", ctx, rng, |p, budget, _| {
-            let s = stats.scores(p.len());
+            // the counters are kept by dataset index; row r of the probe is sample
+            // `p.indices[r]` (a probe of part of the training set, or in another order)
+            let s = stats.scores_of(&p.indices);
             Ok(Coreset::unweighted(score.top(p, &s, budget)))
         })
     }
@@ -61,5 +63,46 @@ impl Selector for Forgetting {
             message: format!("bad saved state: {e}"),
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swast_core::probe::Probe;
+
+    /// Rows of a probe are samples `p.indices[r]`, not `r`: a probe of part of the
+    /// training set (or in another order) is scored by its samples' own counters.
+    #[test]
+    fn counters_follow_the_dataset_index_of_each_row() {
+        let mut f = Forgetting::new(ScoreSettings {
+            per_class: false,
+            offset: 0.0,
+        });
+        // sample 7 is learned, then forgotten twice; sample 2 is learned and kept
+        for ok in [true, false, true, false, true] {
+            f.observe(&[2, 7], &[true, ok]);
+        }
+        let p = Probe {
+            indices: vec![2, 7],
+            labels: vec![0, 0],
+            classes: 2,
+            feature_dim: 1,
+            probs: vec![0.9, 0.1, 0.9, 0.1],
+            features: vec![0.0, 0.0],
+            loss: vec![0.1, 0.1],
+            correct: vec![true, true],
+            flops: 0.0,
+        };
+        let ctx = SelectContext {
+            probe: &p,
+            val: None,
+            budget: 1,
+            epoch: 5,
+            total_epochs: 10,
+        };
+        let c = f.select(&ctx, &mut SeededRng::new(0)).unwrap();
+        // the most forgotten sample is kept: dataset index 7 (row 1)
+        assert_eq!(c.indices, [7]);
     }
 }

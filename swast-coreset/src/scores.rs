@@ -130,18 +130,23 @@ impl ForgettingStats {
         }
     }
 
-    /// Scores for `n` samples: the number of forgetting events, with never-learned samples
-    /// (including never-presented ones) ranked first (`+∞`).
+    /// Scores for the samples `0..n`: the number of forgetting events, with never-learned
+    /// samples (including never-presented ones) ranked first (`+∞`).
     pub fn scores(&self, n: usize) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                if self.learned.get(i).copied().unwrap_or(false) {
-                    self.forgets[i] as f32
-                } else {
-                    f32::INFINITY
-                }
-            })
-            .collect()
+        (0..n).map(|i| self.score_of(i)).collect()
+    }
+
+    /// [`Self::scores`] of the dataset indices `indices`, in their order (a probe's rows).
+    pub fn scores_of(&self, indices: &[usize]) -> Vec<f32> {
+        indices.iter().map(|&i| self.score_of(i)).collect()
+    }
+
+    fn score_of(&self, i: usize) -> f32 {
+        if self.learned.get(i).copied().unwrap_or(false) {
+            self.forgets[i] as f32
+        } else {
+            f32::INFINITY
+        }
     }
 }
 

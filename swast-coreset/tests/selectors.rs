@@ -91,9 +91,10 @@ fn run(
     let mut s = build(&cfg).unwrap();
     if s.observes() {
         // a little history: every sample seen twice with arbitrary correctness
-        let idx: Vec<usize> = (0..p.len()).collect();
-        let c1: Vec<bool> = idx.iter().map(|i| i % 3 == 0).collect();
-        let c2: Vec<bool> = idx.iter().map(|i| i % 2 == 0).collect();
+        // (by row, so a relabelled probe sees the same history under its own indices)
+        let idx = p.indices.clone();
+        let c1: Vec<bool> = (0..p.len()).map(|r| r % 3 == 0).collect();
+        let c2: Vec<bool> = (0..p.len()).map(|r| r % 2 == 0).collect();
         s.observe(&idx, &c1);
         s.observe(&idx, &c2);
     }
@@ -138,6 +139,35 @@ proptest! {
                 prop_assert!((got as f64 - exact).abs() <= 1.0 + 1e-9, "{:?} class {}: {} vs {}", name, cl, got, exact);
                 prop_assert_eq!(got, *q);
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+
+    // Row r of a probe is sample `indices[r]`: a probe of part of the training set, in any
+    // order (your own loop, a partial pass), selects the same rows, reported as its samples'
+    // own indices with the same weights
+    #[test]
+    fn every_selector_reports_the_dataset_indices_of_its_rows(
+        n in 20usize..120, k in 2usize..5, frac in 0.05f64..0.6, seed in any::<u64>()
+    ) {
+        let p = synthetic(n, k, 5, seed);
+        let val = synthetic(30, k, 5, seed ^ 1);
+        let budget = ((n as f64 * frac).round() as usize).max(1);
+        // row r is sample 5000 − 7r: sparse, and in descending order
+        let map = |r: usize| 5000 - 7 * r;
+        let q = Probe { indices: (0..n).map(map).collect(), ..p.clone() };
+        for name in ALL {
+            let a = run(name, &p, &val, budget, seed);
+            let b = run(name, &q, &val, budget, seed);
+            let mut want: Vec<(usize, u32)> =
+                a.indices.iter().zip(&a.weights).map(|(&r, w)| (map(r), w.to_bits())).collect();
+            want.sort_unstable();
+            let got: Vec<(usize, u32)> =
+                b.indices.iter().zip(&b.weights).map(|(&i, w)| (i, w.to_bits())).collect();
+            prop_assert_eq!(got, want, "{:?}", name);
         }
     }
 }
