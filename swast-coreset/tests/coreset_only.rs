@@ -122,3 +122,53 @@ fn coreset_only_resume_is_exact_with_forgetting_state() {
     let share = r.noisy_share.expect("label noise is on");
     assert!((0.0..=1.0).contains(&share));
 }
+
+/// `coreset.pool`: a round scores a stratified random share of the training set (each round
+/// its own draw) and selects from it; the probe's FLOPs follow the pool; a pool of 1 is the
+/// default run, bit for bit.
+#[test]
+fn a_pool_scores_a_share_of_the_training_set_each_round() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp = tempfile::tempdir().unwrap();
+    let go = |extra: &[&str], name: &str| {
+        let mut sets = base("gradmatch");
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        let c = cfg(&sets);
+        let dir = tmp.path().join(name);
+        let mut ev = VecSink::default();
+        let s = run(
+            &c,
+            &Device::flex(),
+            &dir,
+            &RunOptions::default(),
+            &mut ev,
+            &Parts,
+        )
+        .unwrap();
+        let rounds: Vec<RoundRecord> = (1..=2)
+            .map(|r| {
+                let p = dir.join(files::CORESETS).join(format!("round-{r:03}.json"));
+                serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+            })
+            .collect();
+        (s, rounds)
+    };
+    let (all, all_rounds) = go(&[], "all");
+    let (one, one_rounds) = go(&["coreset.pool=1"], "one");
+    assert_eq!(all.test_accuracy, one.test_accuracy);
+    assert_eq!(all_rounds[0].indices, one_rounds[0].indices);
+    assert_eq!(all_rounds[1].indices, one_rounds[1].indices);
+    let (quarter, rounds) = go(&["coreset.pool=0.25"], "quarter");
+    // 1,800 samples, a quarter of each class (rounded up): about 450 scored per round,
+    // 360 (the budget) selected from them
+    for (a, q) in all_rounds.iter().zip(&rounds) {
+        assert_eq!(q.indices.len(), 360);
+        let share = q.flops / a.flops;
+        assert!(share > 0.2 && share < 0.3, "probe share {share}");
+    }
+    assert_ne!(rounds[0].indices, rounds[1].indices);
+    assert!(quarter.selection_flops < 0.3 * all.selection_flops);
+    assert_eq!(quarter.samples_seen, all.samples_seen);
+}

@@ -38,6 +38,33 @@ pub(super) fn select<M: SwastModel>(
     )
 }
 
+/// The training samples round `round` scores (`coreset.pool`): all of them at a share of 1
+/// (no random draw), else a stratified random pool — each class's members shuffled by the
+/// round's own stream and the first `ceil(share'·n_c)` taken, `share'` the share raised to
+/// hold at least `budget` — in ascending order.
+pub(super) fn pool(
+    ds: &swast_data::Dataset,
+    share: f64,
+    budget: usize,
+    seed: u64,
+    round: usize,
+) -> Vec<usize> {
+    let n = ds.len();
+    if share >= 1.0 || n == 0 {
+        return (0..n).collect();
+    }
+    let share = share.max(budget as f64 / n as f64).min(1.0);
+    let mut rng = SeededRng::stream(seed, &format!("pool-{round}"));
+    let mut out = Vec::with_capacity((share * n as f64).ceil() as usize + 16);
+    for mut members in ds.indices_by_class() {
+        let k = ((members.len() as f64 * share).ceil() as usize).min(members.len());
+        rng.shuffle(&mut members);
+        out.extend_from_slice(&members[..k]);
+    }
+    out.sort_unstable();
+    out
+}
+
 /// One selection round: probe the training set (and the validation set when the selector
 /// needs it) with the current model, select, charge the cost to the run, store the coreset in
 /// the run's record and its indices under `dir/coresets/`.
@@ -51,8 +78,9 @@ fn select_round<M: SwastModel>(
     dir: &Path,
 ) -> Result<Event, RunError> {
     let t0 = Instant::now();
-    let all: Vec<usize> = (0..data.train.len()).collect();
-    let probe = trainer.probe(&data.train, &all, eval_batch);
+    let round = st.rounds + 1;
+    let candidates = pool(&data.train, cfg.coreset.pool, budget, cfg.seed, round);
+    let probe = trainer.probe(&data.train, &candidates, eval_batch);
     let val_probe = match (sel.needs_validation(), data.val.as_ref()) {
         (true, Some(v)) => Some(trainer.probe(v, &(0..v.len()).collect::<Vec<_>>(), eval_batch)),
         (true, None) => {
@@ -65,7 +93,6 @@ fn select_round<M: SwastModel>(
         (false, _) => None,
     };
     let probe_seconds = t0.elapsed().as_secs_f64();
-    let round = st.rounds + 1;
     let epoch = trainer.state().epoch;
     let ctx = SelectContext {
         probe: &probe,
@@ -122,9 +149,28 @@ fn preserved_outputs(cfg: &Config, probe: &Probe, indices: &[usize]) -> Preserve
     let mut probs = Vec::with_capacity(indices.len() * k);
     let mut active = Vec::with_capacity(indices.len());
     let mut right = 0usize;
+    // the probe's row of each dataset index (the same number when it scored every sample)
+    let identity = probe.indices.iter().enumerate().all(|(r, &i)| r == i);
+    let rows: std::collections::HashMap<usize, usize> = if identity {
+        Default::default()
+    } else {
+        probe
+            .indices
+            .iter()
+            .enumerate()
+            .map(|(r, &i)| (i, r))
+            .collect()
+    };
     for &i in indices {
-        probs.extend_from_slice(probe.prob(i));
-        let ok = probe.correct[i];
+        let r = if identity {
+            i
+        } else {
+            *rows
+                .get(&i)
+                .expect("a selected sample was scored by the probe")
+        };
+        probs.extend_from_slice(probe.prob(r));
+        let ok = probe.correct[r];
         right += usize::from(ok);
         active.push(cfg.preserve.mode != PreserveMode::Selective || ok);
     }
@@ -178,4 +224,38 @@ pub struct RoundRecord {
     /// The per-layer mask summary at this selection (pruned methods).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub masks: Option<Vec<LayerSummary>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool;
+    use swast_data::{DatasetName, load};
+
+    #[test]
+    fn a_pool_is_stratified_ascending_seeded_and_holds_the_budget() {
+        let ds = load(DatasetName::Embedded, std::path::Path::new("../data"))
+            .or_else(|_| load(DatasetName::Embedded, std::path::Path::new("data")))
+            .unwrap()
+            .train;
+        let n = ds.len();
+        assert_eq!(pool(&ds, 1.0, 10, 0, 1), (0..n).collect::<Vec<_>>());
+        let p = pool(&ds, 0.25, 10, 0, 1);
+        assert!(p.windows(2).all(|w| w[0] < w[1]), "ascending, distinct");
+        for (c, members) in ds.indices_by_class().iter().enumerate() {
+            let got = p
+                .iter()
+                .filter(|&&i| usize::from(ds.labels()[i]) == c)
+                .count();
+            assert_eq!(
+                got,
+                (members.len() as f64 * 0.25).ceil() as usize,
+                "class {c}"
+            );
+        }
+        assert_eq!(p, pool(&ds, 0.25, 10, 0, 1), "seeded");
+        assert_ne!(p, pool(&ds, 0.25, 10, 0, 2), "each round draws afresh");
+        assert_ne!(p, pool(&ds, 0.25, 10, 1, 1), "another seed, another pool");
+        // a budget above the share raises the pool to hold it
+        assert!(pool(&ds, 0.05, n / 2, 0, 1).len() >= n / 2);
+    }
 }
