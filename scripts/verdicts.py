@@ -289,6 +289,9 @@ if cells:
         e = effect_of(paper, size, "0.5")
         for lam in ["0.01", "0.1", "1.0", "10.0"]:
             cell = f"table1-cut-0.5-{size}" if lam == "0.1" else f"lambda-{float(lam):g}-{size}"
+            if cell not in cells:
+                print(f"  {size:>5} λ={lam}: no finished run (a run that diverged has no summary; see its folder's run.json)")
+                continue
             line(f"{size:>5} λ={lam} − off (claim > 0)", paired(diffs(cells, cell, off, "test_accuracy")))
             line(f"{size:>5} λ={lam} − coreset-only", paired(diffs(cells, cell, co, "test_accuracy")), e, True)
 
