@@ -7,7 +7,9 @@ use swast_core::config::Config;
 use swast_core::coreset::{SelectError, Selector};
 use swast_core::events::{Event, VecSink};
 use swast_core::prune::{PruneError, PruneScheme, Scope};
-use swast_core::run::{Components, DenseOnly, RoundRecord, RunOptions, files, run};
+use swast_core::run::{
+    Components, DenseOnly, RoundRecord, RunError, RunOptions, Summary, files, run,
+};
 
 /// The two tests train concurrently otherwise; bit-exact comparisons are made with the
 /// machine's cores to themselves.
@@ -28,6 +30,11 @@ impl Components for Parts {
 
 fn cfg(sets: &[String]) -> Config {
     Config::parse("", sets, &[swast_coreset::SCHEMA]).unwrap()
+}
+
+/// Runs `c` into `dir` on flex with swast-coreset's selectors, its events into `ev`.
+fn train(c: &Config, dir: &std::path::Path, ev: &mut VecSink) -> Result<Summary, RunError> {
+    run(c, &Device::flex(), dir, &RunOptions::default(), ev, &Parts)
 }
 
 fn base(selector: &str) -> Vec<String> {
@@ -57,15 +64,7 @@ fn coreset_only_runs_for_every_selector() {
         let c = cfg(&base(sel));
         let dir = tmp.join(sel);
         let mut ev = VecSink::default();
-        let s = run(
-            &c,
-            &Device::flex(),
-            &dir,
-            &RunOptions::default(),
-            &mut ev,
-            &Parts,
-        )
-        .unwrap_or_else(|e| panic!("{sel}: {e}"));
+        let s = train(&c, &dir, &mut ev).unwrap_or_else(|e| panic!("{sel}: {e}"));
         eprintln!(
             "{sel}: accuracy {:.3}, coreset {:.3}, selection {:.3}s, relative FLOPs {:.3}",
             s.test_accuracy, s.coreset_fraction, s.selection_seconds, s.relative_flops
@@ -138,15 +137,7 @@ fn a_pool_scores_a_share_of_the_training_set_each_round() {
         let c = cfg(&sets);
         let dir = tmp.path().join(name);
         let mut ev = VecSink::default();
-        let s = run(
-            &c,
-            &Device::flex(),
-            &dir,
-            &RunOptions::default(),
-            &mut ev,
-            &Parts,
-        )
-        .unwrap();
+        let s = train(&c, &dir, &mut ev).unwrap();
         let rounds: Vec<RoundRecord> = (1..=2)
             .map(|r| {
                 let p = dir.join(files::CORESETS).join(format!("round-{r:03}.json"));
