@@ -309,6 +309,30 @@ thread_local! {
     static PLAN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The `swast` command the plan's lines start with (`--swast`).
     static SWAST: std::cell::RefCell<String> = std::cell::RefCell::new("swast".into());
+    /// Per cell, the seeds whose run diverged (collect mode: no summary, and the last
+    /// session in its `run.json` ended in a divergence).
+    static DIVERGED: std::cell::RefCell<std::collections::BTreeMap<String, u64>> =
+        const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// Whether the run in `dir` stopped on a divergence: its last session's outcome.
+fn diverged(dir: &Path) -> bool {
+    std::fs::read(dir.join("run.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|d| {
+            d["sessions"].as_array()?.last()?["outcome"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .is_some_and(|o| o.contains("diverged"))
+}
+
+/// `"diverged (k of n seeds)"` for a cell none of whose runs finished but some diverged.
+fn diverged_note(name: &str, seeds: u64) -> Option<String> {
+    DIVERGED
+        .with(|d| d.borrow().get(name).copied())
+        .map(|k| format!("diverged ({k} of {seeds} seeds)"))
 }
 
 /// A shell word: single-quoted when it holds anything but plain characters.
@@ -378,6 +402,10 @@ fn runs(
                     "skipped {}: it holds a different config than this grid's cell",
                     dir.display()
                 ),
+                None if diverged(&dir) => {
+                    eprintln!("diverged: {}", dir.display());
+                    DIVERGED.with(|d| *d.borrow_mut().entry(name.to_string()).or_insert(0) += 1);
+                }
                 None => eprintln!("not finished yet: {}", dir.display()),
             }
         }
@@ -1749,11 +1777,14 @@ fn open_reading(which: &str, scale: Scale, seeds: u64, out: &Path, dry: bool) ->
                 (Some(u), _) if u.is_finite() => format!("{u:.3} / —"),
                 _ => "—".into(),
             };
+            let accuracy = match (&acc, diverged_note(&a.cell, seeds)) {
+                (None, Some(note)) => note,
+                _ => fmt_cell(&acc, f64::NAN),
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {density} |",
+                "| {} | {accuracy} | {} | {density} |",
                 a.label,
-                fmt_cell(&acc, f64::NAN),
                 low.map_or("—".into(), |v| format!("{v:.2}"))
             );
             if let Some(c) = &acc {
@@ -1868,6 +1899,7 @@ fn write_out(out: &Path, target: &str, md: &str, csv: Csv, dry: bool) -> Result<
     std::fs::write(out.join(format!("{target}.csv")), csv.finish())?;
     std::fs::write(out.join(format!("{target}-seeds.csv")), seeds_csv())?;
     SEEDS.with(|r| r.borrow_mut().clear());
+    DIVERGED.with(|d| d.borrow_mut().clear());
     println!(
         "{md}\nwritten: {}",
         out.join(format!("{target}.md")).display()
@@ -1980,6 +2012,7 @@ pub fn main(args: &ReproArgs) -> Result<()> {
         );
         STARTED.with(|s| *s.borrow_mut() = (t0, cmd));
         SEEDS.with(|r| r.borrow_mut().clear());
+        DIVERGED.with(|d| d.borrow_mut().clear());
         if dry {
             println!("{t} ({} scale):", scale_name(scale));
         }
@@ -2025,4 +2058,38 @@ pub fn main(args: &ReproArgs) -> Result<()> {
         eprintln!("{t} at {} scale: {secs:.0}s", scale_name(scale));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::diverged;
+
+    /// A cell's run counts as diverged when the last session in its `run.json` ended so.
+    #[test]
+    fn a_run_diverged_when_its_last_session_says_so() {
+        let dir = std::env::temp_dir().join(format!("xtask-diverged-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(!diverged(&dir), "no run.json");
+        let write = |outcomes: &[&str]| {
+            let sessions: Vec<_> = outcomes
+                .iter()
+                .map(|o| serde_json::json!({ "outcome": o }))
+                .collect();
+            std::fs::write(
+                dir.join("run.json"),
+                serde_json::json!({ "sessions": sessions }).to_string(),
+            )
+            .unwrap();
+        };
+        write(&[
+            "interrupted after epoch 3",
+            "error: training diverged at epoch 12, step 4233 (loss or weights are NaN)",
+        ]);
+        assert!(diverged(&dir));
+        write(&["error: training diverged at epoch 12", "finished"]);
+        assert!(!diverged(&dir), "resumed and finished");
+        std::fs::write(dir.join("run.json"), "{ not json").unwrap();
+        assert!(!diverged(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
