@@ -155,6 +155,9 @@ fn a_pool_scores_a_share_of_the_training_set_each_round() {
     // 1,800 samples, a quarter of each class (rounded up): about 450 scored per round,
     // 360 (the budget) selected from them
     for (a, q) in all_rounds.iter().zip(&rounds) {
+        assert_eq!(a.scored, 1800);
+        // each class's quarter rounded up: 450 and a few
+        assert!((450..460).contains(&q.scored), "scored {}", q.scored);
         assert_eq!(q.indices.len(), 360);
         let share = q.flops / a.flops;
         assert!(share > 0.2 && share < 0.3, "probe share {share}");

@@ -111,6 +111,7 @@ fn select_round<M: SwastModel>(
         epoch: epoch + 1,
         selector: sel.name().into(),
         size: c.indices.len(),
+        scored: candidates.len(),
         seconds,
         probe_seconds,
         flops,
@@ -206,6 +207,10 @@ pub struct RoundRecord {
     pub selector: String,
     /// Samples selected.
     pub size: usize,
+    /// Training samples the probe scored (the whole training set, or the round's
+    /// `coreset.pool`); 0 in rounds written before the key existed.
+    #[serde(default)]
+    pub scored: usize,
     /// Wall seconds of probe + selection.
     pub seconds: f64,
     /// Of `seconds`, the probe (the rest is the selector).
