@@ -424,6 +424,7 @@ fn record_session(
         "device": cfg.device,
         "backend": cfg.device.split(':').next().unwrap_or_default(),
         "threads": threads,
+        "cpu": cpu_record(),
         "host": host,
         "outcome": outcome,
     });
@@ -434,6 +435,36 @@ fn record_session(
     if let Err(e) = swast_data::files::write_atomic(&path, &bytes) {
         tracing::warn!("could not write {}: {e}", path.display());
     }
+}
+
+/// The machine facts that decide a run's roundings, for `run.json`: the architecture, the
+/// vector extensions flex's kernels pick at run time (x86-64: `avx512f`, `avx2`, `fma`) and
+/// the L1 data cache (Linux), from which gemm sizes its blocks of the reduction. The same
+/// binary, config and seed give the same bits on machines that agree on these; on others
+/// the sums round differently and the runs drift apart (a different, equally valid run).
+fn cpu_record() -> String {
+    let mut v = vec![std::env::consts::ARCH.to_string()];
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, on) in [
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("fma", std::arch::is_x86_feature_detected!("fma")),
+        ] {
+            if on {
+                v.push(name.into());
+            }
+        }
+    }
+    let cache = std::path::Path::new("/sys/devices/system/cpu/cpu0/cache/index0");
+    let read = |f: &str| std::fs::read_to_string(cache.join(f)).map(|s| s.trim().to_string());
+    if let (Ok(kind), Ok(size), Ok(ways)) =
+        (read("type"), read("size"), read("ways_of_associativity"))
+        && kind == "Data"
+    {
+        v.push(format!("L1d {size} {ways}-way"));
+    }
+    v.join(" ")
 }
 
 /// The demo: SWaST-cut against dense, coreset-only, pruning-only and SWaST-trim on the

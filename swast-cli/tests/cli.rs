@@ -528,6 +528,9 @@ fn every_session_of_a_run_is_recorded_in_run_json() {
         assert!(!x["commit"].as_str().unwrap().is_empty());
         assert!(x["started"].as_str().unwrap().ends_with('Z'));
         assert!(x["threads"].as_u64().unwrap() >= 1);
+        // the machine's vector extensions, the record of which arithmetic made the run
+        let cpu = x["cpu"].as_str().unwrap();
+        assert_eq!(cpu.split(' ').next(), Some(std::env::consts::ARCH), "{cpu}");
     }
     // a refused session (another config in the folder) leaves no line
     let o = swast(
