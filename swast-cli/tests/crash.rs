@@ -42,13 +42,9 @@ fn epoch_lines(dir: &Path) -> Vec<serde_json::Value> {
     swast_core::testing::logged_events(dir, &["epoch_end", "selection"])
 }
 
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn sigkill_at_random_points_then_resume_matches_an_uninterrupted_run() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = swast_core::testing::serial();
     let t = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
     assert!(launch(t.path(), "ref").wait().unwrap().success());
@@ -88,9 +84,7 @@ fn sigkill_at_random_points_then_resume_matches_an_uninterrupted_run() {
 
 #[test]
 fn sigint_stops_cleanly_with_a_checkpoint_and_the_run_resumes() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = swast_core::testing::serial();
     let t = tempfile::tempdir().unwrap();
     let child = launch(t.path(), "r");
     // wait for the first checkpoint, then interrupt
@@ -120,9 +114,7 @@ fn sigint_stops_cleanly_with_a_checkpoint_and_the_run_resumes() {
 
 #[test]
 fn a_second_process_on_the_same_folder_is_refused_and_the_first_logs_each_epoch_once() {
-    let _s = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _s = swast_core::testing::serial();
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("run");
     let first = launch(t.path(), "run");

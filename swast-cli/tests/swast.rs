@@ -8,6 +8,7 @@ use swast_core::config::Config;
 use swast_core::events::{Event, VecSink};
 use swast_core::model::param_values;
 use swast_core::run::{RunOptions, Summary, load_run, run};
+use swast_core::testing::serial;
 
 fn cfg(extra: &[&str]) -> Config {
     let mut sets: Vec<String> = [
@@ -31,15 +32,6 @@ fn cfg(extra: &[&str]) -> Config {
 
 fn go(c: &Config, dir: &std::path::Path, opts: &RunOptions, ev: &mut VecSink) -> Summary {
     run(c, &Device::flex(), dir, opts, ev, &Parts).unwrap()
-}
-
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// The heavy tests of this file run one at a time.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The `Rollback` events a run emitted.

@@ -90,6 +90,16 @@ macro_rules! test_device {
     };
 }
 
+/// Runs a test binary's heavy tests one at a time: each holds this guard while it runs, so
+/// that timing-sensitive and bit-exact tests have the machine's cores to themselves. A lock
+/// poisoned by a failed test does not stop the tests after it.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The events of kinds `kinds` in the metrics log of the run in `dir`, without their times
 /// (`time`, `seconds`, `eval_seconds`, `probe_seconds`), which differ from run to run.
 pub fn logged_events(dir: &std::path::Path, kinds: &[&str]) -> Vec<serde_json::Value> {

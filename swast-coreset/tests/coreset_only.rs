@@ -11,10 +11,6 @@ use swast_core::run::{
     Components, DenseOnly, RoundRecord, RunError, RunOptions, Summary, files, run,
 };
 
-/// The two tests train concurrently otherwise; bit-exact comparisons are made with the
-/// machine's cores to themselves.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 struct Parts;
 impl Components for Parts {
     fn pruner(&self, cfg: &Config, scope: Scope) -> Result<PruneScheme, PruneError> {
@@ -37,6 +33,12 @@ fn train(c: &Config, dir: &std::path::Path, ev: &mut VecSink) -> Result<Summary,
     run(c, &Device::flex(), dir, &RunOptions::default(), ev, &Parts)
 }
 
+/// The record of selection round `r` of the run in `dir` (`coresets/round-NNN.json`).
+fn round(dir: &std::path::Path, r: usize) -> RoundRecord {
+    let p = dir.join(files::CORESETS).join(format!("round-{r:03}.json"));
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
 fn base(selector: &str) -> Vec<String> {
     [
         "method=coreset-only".to_string(),
@@ -55,9 +57,7 @@ fn base(selector: &str) -> Vec<String> {
 
 #[test]
 fn coreset_only_runs_for_every_selector() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = swast_core::testing::serial();
     let tmp_dir = tempfile::tempdir().unwrap();
     let tmp = tmp_dir.path().to_path_buf();
     for sel in swast_coreset::selector_names() {
@@ -92,11 +92,8 @@ fn coreset_only_runs_for_every_selector() {
         assert!(s.train_flops > s.selection_flops);
         assert!(s.relative_flops < 0.6, "{sel}: {}", s.relative_flops);
         assert!(s.test_accuracy > 0.3, "{sel}: accuracy {}", s.test_accuracy);
-        for round in [1, 2] {
-            let p = dir
-                .join(files::CORESETS)
-                .join(format!("round-{round:03}.json"));
-            let r: RoundRecord = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        for r in [1, 2] {
+            let r = round(&dir, r);
             assert_eq!(r.indices.len(), 360);
             assert_eq!(r.ids.len(), 360);
             assert!(r.weights.iter().all(|w| *w >= 0.0));
@@ -106,18 +103,13 @@ fn coreset_only_runs_for_every_selector() {
 
 #[test]
 fn coreset_only_resume_is_exact_with_forgetting_state() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = swast_core::testing::serial();
     let mut sets = base("forgetting");
     sets.push("data.label_noise=0.2".into());
     let c = cfg(&sets);
     let r = swast_core::testing::resume_check(&c, &Device::flex(), &Parts, &[1, 3]);
     let full = &r.full;
-    let r: RoundRecord = serde_json::from_slice(
-        &std::fs::read(full.join(files::CORESETS).join("round-002.json")).unwrap(),
-    )
-    .unwrap();
+    let r = round(full, 2);
     let share = r.noisy_share.expect("label noise is on");
     assert!((0.0..=1.0).contains(&share));
 }
@@ -127,9 +119,7 @@ fn coreset_only_resume_is_exact_with_forgetting_state() {
 /// default run, bit for bit.
 #[test]
 fn a_pool_scores_a_share_of_the_training_set_each_round() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = swast_core::testing::serial();
     let tmp = tempfile::tempdir().unwrap();
     let go = |extra: &[&str], name: &str| {
         let mut sets = base("gradmatch");
@@ -138,12 +128,7 @@ fn a_pool_scores_a_share_of_the_training_set_each_round() {
         let dir = tmp.path().join(name);
         let mut ev = VecSink::default();
         let s = train(&c, &dir, &mut ev).unwrap();
-        let rounds: Vec<RoundRecord> = (1..=2)
-            .map(|r| {
-                let p = dir.join(files::CORESETS).join(format!("round-{r:03}.json"));
-                serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
-            })
-            .collect();
+        let rounds: Vec<RoundRecord> = (1..=2).map(|r| round(&dir, r)).collect();
         (s, rounds)
     };
     let (all, all_rounds) = go(&[], "all");

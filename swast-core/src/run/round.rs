@@ -150,26 +150,15 @@ fn preserved_outputs(cfg: &Config, probe: &Probe, indices: &[usize]) -> Preserve
     let mut probs = Vec::with_capacity(indices.len() * k);
     let mut active = Vec::with_capacity(indices.len());
     let mut right = 0usize;
-    // the probe's row of each dataset index (the same number when it scored every sample)
-    let identity = probe.indices.iter().enumerate().all(|(r, &i)| r == i);
-    let rows: std::collections::HashMap<usize, usize> = if identity {
-        Default::default()
-    } else {
-        probe
-            .indices
-            .iter()
-            .enumerate()
-            .map(|(r, &i)| (i, r))
-            .collect()
-    };
+    // the probe's row of each dataset index: the round probed its candidates in ascending
+    // order (`pool`), so row `r` of sample `i` is found by bisection (`r == i` when it
+    // scored every sample)
+    debug_assert!(probe.indices.windows(2).all(|w| w[0] < w[1]));
     for &i in indices {
-        let r = if identity {
-            i
-        } else {
-            *rows
-                .get(&i)
-                .expect("a selected sample was scored by the probe")
-        };
+        let r = probe
+            .indices
+            .binary_search(&i)
+            .expect("a selected sample was scored by the probe");
         probs.extend_from_slice(probe.prob(r));
         let ok = probe.correct[r];
         right += usize::from(ok);
