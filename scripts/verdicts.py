@@ -309,7 +309,30 @@ if cells:
             line(f"{size:>5} {name}, ΔT = 100 steps − coreset-only", paired(diffs(cells, step, co, "test_accuracy")), e, True)
             line(f"{size:>5} {name}, 0.5-epoch cadence − coreset-only", paired(diffs(cells, epoch, co, "test_accuracy")), e, True)
 
-for target in ["fig6", "fig9", "table-noise"]:
+# Table A (20% label noise), paired per seed: SWaST-cut at each coreset size and backbone
+# rate against coreset-only of the same size and against dense (all arms on the same
+# stratified subset), each read against the paper's difference of the same cells.
+cells = seed_rows("table-noise")
+if cells:
+    paper = {}
+    for x in rows("table-noise.csv") or []:
+        try:
+            paper[(x["subset"], x["rate"])] = float(x["paper"])
+        except ValueError:
+            pass
+    print("== Table A (20% noise), paired per seed (final accuracy)")
+    dense = "table-noise-1-0"
+    for sub in ["0.2", "0.1", "0.05"]:
+        co = f"table-noise-{sub}-0"
+        for rate in ["0.9", "0.7", "0.5", "0.3", "0.1"]:
+            cell = f"table-noise-{sub}-{rate}"
+            pe = paper.get((sub, rate))
+            for other, name, key in [(co, "coreset-only", (sub, "0")), (dense, "dense", ("1", "0"))]:
+                po = paper.get(key)
+                e = None if pe is None or po is None else pe - po
+                line(f"{sub:>5} cut {rate} − {name}", paired(diffs(cells, cell, other, "test_accuracy")), e, True)
+
+for target in ["fig6", "fig9"]:
     cells = seed_rows(target)
     if cells is None:
         continue
